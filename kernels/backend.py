@@ -1,0 +1,73 @@
+"""Choosing the array module: the one place CuPy is imported (lazily).
+
+Every kernel is written once against an array module ``xp`` (NumPy or CuPy). The module is picked from
+the inputs (:func:`xp_of`), so a kernel called on CuPy arrays runs on the GPU without a host copy, and
+one called on NumPy arrays never imports CuPy at all.
+"""
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+BACKENDS = ("auto", "numpy", "cupy")
+_notice_given = False
+
+
+def _cupy_or_reason() -> tuple[ModuleType | None, str]:
+    """Import CuPy and check that a GPU answers; return (module, "") or (None, why not)."""
+    try:
+        import cupy  # noqa: PLC0415 (lazy on purpose)
+    except Exception as exc:  # ImportError, or a broken CUDA install raising at import
+        return None, f"CuPy is not importable ({type(exc).__name__}: {exc})"
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None, "CuPy found no CUDA device"
+    except Exception as exc:
+        return None, f"CuPy cannot reach a CUDA device ({type(exc).__name__})"
+    return cupy, ""
+
+
+def get_xp(name: str = "auto") -> ModuleType:
+    """Return the array module for a backend name.
+
+    ``"numpy"`` -> NumPy. ``"cupy"`` -> CuPy, or a one-line RuntimeError when CuPy or a GPU is missing.
+    ``"auto"`` -> CuPy when a GPU is usable, else NumPy with a one-line notice on stderr (given once).
+    """
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    if name == "numpy":
+        return np
+    cupy, why = _cupy_or_reason()
+    if cupy is not None:
+        return cupy
+    if name == "cupy":
+        raise RuntimeError(f"backend 'cupy' unavailable: {why}; use --backend numpy")
+    global _notice_given
+    if not _notice_given:
+        print(f"infrasim: no usable GPU ({why}); running on NumPy", file=sys.stderr)
+        _notice_given = True
+    return np
+
+
+def is_cupy_array(a: Any) -> bool:
+    """True for a CuPy array, decided without importing CuPy."""
+    return type(a).__module__.split(".")[0] == "cupy"
+
+
+def xp_of(*arrays: Any) -> ModuleType:
+    """Array module of the inputs: CuPy if any input is a CuPy array, else NumPy."""
+    if any(is_cupy_array(a) for a in arrays):
+        import cupy  # noqa: PLC0415
+
+        return cupy
+    return np
+
+
+def to_numpy(a: Any) -> np.ndarray:
+    """A NumPy copy of ``a`` (device-to-host copy for CuPy; no copy for NumPy input)."""
+    if is_cupy_array(a):
+        return a.get()
+    return np.asarray(a)
