@@ -1,0 +1,177 @@
+"""The `infrasim` command line: a thin face over the Python API.
+
+Each sub-command parses its arguments, calls one API function and prints. Bad input of any kind ends
+with one line ``FILE: field.path: reason`` on stderr and exit code 2; Ctrl-C ends with code 130 after
+the API has kept what it finished.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.errors import EXIT_INPUT, InputError
+
+DEFAULT_SCENARIO = Path("scenarios") / "alibaba-2025.yaml"
+
+
+def _scenario(path: str | None):
+    from sim.scenario import load_scenario, scenario_from_dict
+
+    if path is None:
+        return scenario_from_dict({"name": "default footprint"})
+    return load_scenario(path)
+
+
+def cmd_validate(args) -> int:
+    scenario = _scenario(args.scenario)
+    print(f"{args.scenario}: ok ({scenario.name})")
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from sim.scenario import json_schema
+
+    print(json_schema())
+    return 0
+
+
+def cmd_regions(args) -> int:
+    from tabulate import tabulate
+
+    from sim.world import build_world
+
+    world = build_world(_scenario(args.scenario))
+    rows = world.footprint_rows()
+    print(tabulate(rows, headers="keys", floatfmt=".0f"))
+    existing = [r for r in world.regions if r.status == "existing"]
+    print(f"\n{len(existing)} regions open at the start with {sum(r.zones for r in existing)} zones; "
+          f"{len(world.regions) - len(existing)} new regions and {len(world.expansions)} zone expansions announced.")
+    return 0
+
+
+def cmd_latency(args) -> int:
+    from sim.latency import write_latency_csv
+
+    out = Path(args.out) if args.out else None
+    text = write_latency_csv(_scenario(args.scenario), Path(args.pairs), out)
+    if text:
+        print(text, end="")
+    return 0
+
+
+def cmd_demand(args) -> int:
+    from sim.demand import write_demand_outputs
+
+    scenario = _scenario(args.scenario)
+    samples = args.samples or min(scenario.samples, 1000)
+    seed = scenario.seed if args.seed is None else args.seed
+    print(write_demand_outputs(scenario, Path(args.out), samples, seed))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from sim.engine import run_cli
+
+    return run_cli(_scenario(args.scenario), out_dir=Path(args.out), samples=args.samples, seed=args.seed,
+                   backend=args.backend, progress=None if not args.quiet else False)
+
+
+def cmd_report(args) -> int:
+    from sim.report import write_report
+
+    path = write_report(Path(args.run_dir))
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_selfcheck(args) -> int:
+    from sim.selfcheck import main as selfcheck_main
+
+    return selfcheck_main(out_dir=Path(args.out) if args.out else None, quick=args.quick)
+
+
+def cmd_sweep(args) -> int:
+    from sim.sweep import sweep_cli
+
+    return sweep_cli(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="infrasim", description="Simulate an AI cloud footprint: saturation, "
+                                     "latency, link congestion and failures, over Monte Carlo demand.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run a scenario and write tables, plots and report.html")
+    p.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO))
+    p.add_argument("--out", default="out", help="output folder (default: out)")
+    p.add_argument("--samples", type=int, help="Monte Carlo samples (default: the scenario's)")
+    p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    p.add_argument("--backend", choices=["auto", "numpy", "cupy"], default="auto")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check a scenario file")
+    p.add_argument("scenario")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("regions", help="the footprint as a table")
+    p.add_argument("scenario", nargs="?")
+    p.set_defaults(func=cmd_regions)
+
+    p = sub.add_parser("latency", help="predict round-trip times for pairs of places")
+    p.add_argument("scenario")
+    p.add_argument("--pairs", required=True, help="CSV with columns a_lat,a_lon,b_lat,b_lon")
+    p.add_argument("--out", help="output CSV (default: print to stdout)")
+    p.set_defaults(func=cmd_latency)
+
+    p = sub.add_parser("demand", help="demand fans and the build-out plan, without the network")
+    p.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO))
+    p.add_argument("--out", default="out-demand")
+    p.add_argument("--samples", type=int)
+    p.add_argument("--seed", type=int)
+    p.set_defaults(func=cmd_demand)
+
+    p = sub.add_parser("report", help="rebuild plots and report.html from a finished run folder")
+    p.add_argument("run_dir")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("selfcheck", help="validate the model against theory and measurement")
+    p.add_argument("--out", help="folder for the plots; the page is written beside it as DIR.md")
+    p.add_argument("--quick", action="store_true", help="shorter simulations (looser, for smoke tests)")
+    p.set_defaults(func=cmd_selfcheck)
+
+    p = sub.add_parser("sweep", help="run many variants of a scenario on Dask")
+    p.add_argument("scenario")
+    p.add_argument("--vary", action="append", default=[], metavar="KEY.PATH=V1,V2,...")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--grid", action="store_true", help="all combinations (default)")
+    mode.add_argument("--zip", action="store_true", help="the i-th values together")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler (default: a local cluster)")
+    p.add_argument("--workers", type=int, help="local cluster workers")
+    p.add_argument("--samples", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--backend", choices=["auto", "numpy", "cupy"], default="numpy")
+    p.add_argument("--max-memory", type=float, dest="max_memory", help="GB per variant")
+    p.add_argument("--out", default="sweep-out")
+    p.set_defaults(func=cmd_sweep)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted: finished work was kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

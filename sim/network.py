@@ -1,0 +1,320 @@
+"""The network: regions joined by fibre links, as an undirected networkx graph (DESIGN §3, §4).
+
+Default backbone. Each region links to its ``nearest_neighbours`` closest regions (great circle), plus
+the intercontinental corridors in :data:`CORRIDORS` whose two ends are both in the footprint. If that
+leaves the graph in pieces, the two closest nodes of different pieces are joined until it is connected.
+
+A user's topology. ``topology.graphml`` names a GraphML file in the Internet Topology Zoo format (nodes
+with ``Latitude``/``Longitude``, ``label``, ``Country``). Directed graphs and multigraphs are collapsed
+to simple undirected graphs, self loops dropped, duplicate labels made unique (``Name``, ``Name-2``...).
+Nodes without coordinates follow ``missing_coordinates``:
+
+- ``place`` (default): a node without coordinates is put at the centre (on the sphere) of its
+  neighbours that have them, repeated outwards so chains of unplaced nodes are filled in; a node with
+  no placed node anywhere in its connected piece cannot be placed and is refused (InputError naming it).
+- ``refuse``: the first node without coordinates is refused (InputError naming it).
+
+Every link has ``gc_km``; ``kind`` (terrestrial | submarine by :func:`sim.geo.path_kind`);
+``length_km`` = gc_km x route factor of its kind; ``capacity_gbps`` of its kind; ``one_way_ms`` =
+propagation along ``length_km`` + ``per_hop_ms / 2`` (so RTT = 2 x the path's one-way sum); ``link_id``
+``a~b`` (ends in node order, as ``graph.edges`` lists them); and ``added`` (True for links joining disconnected pieces).
+"""
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import networkx as nx
+import numpy as np
+from pydantic import Field, FilePath
+
+from sim.catalogue import Market, Region
+from sim.config import StrictModel
+from sim.errors import InputError
+from sim.geo import great_circle_km, mean_position, path_kind
+from sim.latency import LatencyConfig, link_one_way_ms
+
+# Named corridors of the default backbone (DESIGN §3): region-id pairs; pairs with an end missing
+# from the footprint are skipped. Landing choices follow the main cable systems' end cities.
+CORRIDORS: dict[str, tuple[tuple[str, str], ...]] = {
+    "trans-Pacific": (("ap-northeast-1", "us-west-1"), ("cn-hongkong", "us-west-1"),
+                      ("cn-shanghai", "us-west-1")),
+    "Asia-Europe": (("me-east-1", "eu-central-1"), ("ap-southeast-1", "eu-west-2"),
+                    ("cn-beijing", "eu-central-1")),
+    "trans-Atlantic": (("us-east-1", "eu-west-1"), ("us-east-1", "eu-west-2")),
+    "Americas": (("us-east-1", "na-south-1"), ("us-southeast-1", "sa-east-1"),
+                 ("us-west-1", "na-south-1"), ("us-east-1", "us-west-1")),
+    "Asia-Middle East": (("ap-southeast-1", "me-east-1"), ("cn-hongkong", "me-east-1")),
+    "Europe-Brazil": (("eu-west-2", "sa-east-1"),),
+}
+# A few Tbit/s per inter-region link of an operator's backbone (assumption): leased spectrum on a
+# shared submarine cable is taken as half a terrestrial route's (assumption).
+DEFAULT_CAPACITY_GBPS_TERRESTRIAL = 4000.0
+DEFAULT_CAPACITY_GBPS_SUBMARINE = 2000.0
+DEFAULT_GRAPHML_SITE_MW = 30.0  # one availability zone at 30 MW of IT load (DESIGN §3, assumption)
+
+
+class TopologyConfig(StrictModel):
+    """Where the network comes from and what its links carry."""
+
+    graphml: FilePath | None = None
+    nearest_neighbours: int = Field(default=3, ge=1, le=20)
+    corridors: bool = True
+    capacity_gbps_terrestrial: float = Field(default=DEFAULT_CAPACITY_GBPS_TERRESTRIAL, gt=0)
+    capacity_gbps_submarine: float = Field(default=DEFAULT_CAPACITY_GBPS_SUBMARINE, gt=0)
+    graphml_site_capacity_mw: float = Field(default=DEFAULT_GRAPHML_SITE_MW, gt=0)
+    missing_coordinates: Literal["place", "refuse"] = "place"
+
+    def capacity_gbps(self, kind: str) -> float:
+        return self.capacity_gbps_submarine if kind == "submarine" else self.capacity_gbps_terrestrial
+
+
+# ------------------------------------------------------------------------------------------ links
+
+def link_id(a: str, b: str) -> str:
+    return f"{a}~{b}"
+
+
+def _add_links(graph: nx.Graph, pairs: list[tuple[str, str]], topology: TopologyConfig,
+               latency: LatencyConfig, added: bool = False) -> None:
+    """Add links (with every attribute) between existing nodes; kinds are classified in one batch."""
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    pairs = [(a, b) if order[a] < order[b] else (b, a) for a, b in pairs]  # ends in node order
+    pairs = list(dict.fromkeys((a, b) for a, b in pairs if a != b and not graph.has_edge(a, b)))
+    if not pairs:
+        return
+    lat = np.array([[graph.nodes[a]["lat"], graph.nodes[b]["lat"]] for a, b in pairs])
+    lon = np.array([[graph.nodes[a]["lon"], graph.nodes[b]["lon"]] for a, b in pairs])
+    gc = great_circle_km(lat[:, 0], lon[:, 0], lat[:, 1], lon[:, 1])
+    kinds = path_kind(lat[:, 0], lon[:, 0], lat[:, 1], lon[:, 1])
+    for (a, b), km, kind in zip(pairs, gc, kinds):
+        length = float(km) * latency.route_factor(str(kind))
+        graph.add_edge(a, b, gc_km=float(km), length_km=length, kind=str(kind),
+                       capacity_gbps=topology.capacity_gbps(str(kind)),
+                       one_way_ms=float(link_one_way_ms(length, latency)), link_id=link_id(a, b), added=added)
+
+
+def _distance_matrix(graph: nx.Graph) -> tuple[list[str], np.ndarray]:
+    nodes = list(graph.nodes)
+    lat = np.array([graph.nodes[n]["lat"] for n in nodes], dtype=float)
+    lon = np.array([graph.nodes[n]["lon"] for n in nodes], dtype=float)
+    return nodes, great_circle_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+
+
+def connect_components(graph: nx.Graph, topology: TopologyConfig, latency: LatencyConfig) -> None:
+    """Join disconnected pieces by their shortest gaps until the graph is connected (links ``added``)."""
+    if graph.number_of_nodes() < 2 or nx.is_connected(graph):
+        return
+    nodes, dist = _distance_matrix(graph)
+    index = {n: i for i, n in enumerate(nodes)}
+    while not nx.is_connected(graph):
+        pieces = list(nx.connected_components(graph))
+        main = np.array([index[n] for n in max(pieces, key=len)])
+        rest = np.setdiff1d(np.arange(len(nodes)), main)
+        sub = dist[np.ix_(main, rest)]
+        i, j = np.unravel_index(np.argmin(sub), sub.shape)
+        _add_links(graph, [(nodes[main[i]], nodes[rest[j]])], topology, latency, added=True)
+
+
+# ------------------------------------------------------------------------------ default backbone
+
+def corridor_pairs(region_ids: list[str]) -> list[tuple[str, str]]:
+    """Corridor links whose two ends are in the footprint."""
+    present = set(region_ids)
+    return [(a, b) for pairs in CORRIDORS.values() for a, b in pairs if a in present and b in present]
+
+
+def build_network(regions: list[Region], topology: TopologyConfig | None = None,
+                  latency: LatencyConfig | None = None) -> nx.Graph:
+    """The default backbone over ``regions``: k nearest neighbours + corridors, always connected."""
+    topology, latency = topology or TopologyConfig(), latency or LatencyConfig()
+    graph = nx.Graph()
+    for region in regions:
+        graph.add_node(region.id, lat=float(region.lat), lon=float(region.lon))
+    nodes, dist = _distance_matrix(graph)
+    np.fill_diagonal(dist, np.inf)
+    k = min(topology.nearest_neighbours, max(len(nodes) - 1, 0))
+    pairs = [(nodes[i], nodes[j]) for i in range(len(nodes)) for j in np.argsort(dist[i], kind="stable")[:k]]
+    if topology.corridors:
+        pairs += corridor_pairs(nodes)
+    _add_links(graph, pairs, topology, latency)
+    connect_components(graph, topology, latency)
+    return graph
+
+
+# ------------------------------------------------------------------------------------- GraphML
+
+def _read_graphml(path: Path) -> nx.Graph:
+    name = str(path)
+    try:
+        raw = nx.read_graphml(path)
+    except (ET.ParseError, nx.NetworkXError, ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
+        raise InputError(name, "", f"not a readable GraphML file ({' '.join(str(err).split()) or type(err).__name__})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(name, "", f"cannot read ({err})") from None
+    simple = nx.Graph()
+    simple.add_nodes_from(raw.nodes(data=True))
+    simple.add_edges_from((u, v) for u, v in raw.edges() if u != v)  # directed/multi -> simple undirected
+    if simple.number_of_nodes() == 0:
+        raise InputError(name, "", "the graph has no nodes")
+    return simple
+
+
+def _coordinate(data: dict, key: str, limit: float, path: Path, node: str) -> float | None:
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(str(path), f"node {node}.{key}", f"not a number: {value!r}") from None
+    if not math.isfinite(number) or abs(number) > limit:
+        raise InputError(str(path), f"node {node}.{key}", f"outside [-{limit:g}, {limit:g}]: {value!r}")
+    return number
+
+
+def _node_name(data: dict, node: str) -> str:
+    label = str(data.get("label", "")).strip()
+    return f"{label} (id {node})" if label else f"id {node}"
+
+
+def _known_positions(raw: nx.Graph, path: Path) -> dict[str, tuple[float, float]]:
+    known = {}
+    for node, data in raw.nodes(data=True):
+        lat = _coordinate(data, "Latitude", 90.0, path, node)
+        lon = _coordinate(data, "Longitude", 180.0, path, node)
+        if lat is not None and lon is not None:
+            known[node] = (lat, lon)
+    return known
+
+
+def place_missing(raw: nx.Graph, known: dict[str, tuple[float, float]], path: Path) -> dict:
+    """Positions for every node: unknown ones at the centre of placed neighbours, wave by wave."""
+    if not known:
+        raise InputError(str(path), "", "no node has Latitude/Longitude: cannot place the sites on the map")
+    placed = dict(known)
+    missing = [n for n in raw.nodes if n not in placed]
+    while missing:
+        wave = {}
+        for node in missing:
+            around = [placed[m] for m in raw.neighbors(node) if m in placed]
+            if around:
+                wave[node] = mean_position([p[0] for p in around], [p[1] for p in around])
+        if not wave:
+            node = missing[0]
+            raise InputError(str(path), f"node {node}", f"{_node_name(raw.nodes[node], node)} has no Latitude/"
+                             "Longitude and nothing in its connected piece of the graph has: cannot place it")
+        placed.update(wave)
+        missing = [n for n in missing if n not in placed]
+    return placed
+
+
+def _unique_labels(raw: nx.Graph) -> dict[str, str]:
+    """Site id per node: its label (or node id), made unique with -2, -3... in file order."""
+    ids, used = {}, set()
+    for node, data in raw.nodes(data=True):
+        base = str(data.get("label", "")).strip() or str(node)
+        candidate, k = base, 1
+        while candidate in used:
+            k += 1
+            candidate = f"{base}-{k}"
+        used.add(candidate)
+        ids[node] = candidate
+    return ids
+
+
+def load_graphml(path: Path, topology: TopologyConfig | None = None,
+                 latency: LatencyConfig | None = None) -> tuple[list[Region], nx.Graph]:
+    """Sites and links from a GraphML file (see the module docstring for the rules)."""
+    topology, latency = topology or TopologyConfig(), latency or LatencyConfig()
+    path = Path(path)
+    raw = _read_graphml(path)
+    known = _known_positions(raw, path)
+    if topology.missing_coordinates == "refuse" and len(known) < raw.number_of_nodes():
+        node = next(n for n in raw.nodes if n not in known)
+        raise InputError(str(path), f"node {node}", f"{_node_name(raw.nodes[node], node)} has no Latitude/Longitude "
+                         "(topology.missing_coordinates is 'refuse'; use 'place' to place it from its neighbours)")
+    positions = place_missing(raw, known, path)
+    ids = _unique_labels(raw)
+    regions = [Region(ids[n], str(d.get("label", "")).strip() or ids[n], str(d.get("Country", "")).strip(),
+                      positions[n][0], positions[n][1], 1, "existing", None, topology.graphml_site_capacity_mw,
+                      f"{path.name} node {n}" + ("" if n in known else " (placed from its neighbours)"))
+               for n, d in raw.nodes(data=True)]
+    graph = nx.Graph()
+    for region in regions:
+        graph.add_node(region.id, lat=region.lat, lon=region.lon)
+    _add_links(graph, [(ids[u], ids[v]) for u, v in raw.edges()], topology, latency)
+    connect_components(graph, topology, latency)
+    return regions, graph
+
+
+def graphml_markets(regions: list[Region]) -> list[Market]:
+    """Default markets for a GraphML topology: one per site, equal weights (documented default)."""
+    weight = 1.0 / len(regions) if regions else 0.0
+    return [Market(r.id, r.city, r.country or "unknown", r.lat, r.lon, weight) for r in regions]
+
+
+# ------------------------------------------------------------------------------ engine arrays
+
+@dataclass(frozen=True)
+class NetworkArrays:
+    """The graph as arrays for the kernels (node order = ``node_ids``; edges in graph order)."""
+
+    node_ids: list[str]
+    lat: np.ndarray
+    lon: np.ndarray
+    weight_ms: np.ndarray  # [n, n] one-way ms; inf where no link, 0 on the diagonal
+    edge_u: np.ndarray  # [e] node index of each link's first end
+    edge_v: np.ndarray
+    link_ids: list[str]
+    kind: np.ndarray  # [e] 'terrestrial' | 'submarine'
+    length_km: np.ndarray
+    capacity_gbps: np.ndarray
+    arc_index: np.ndarray  # [n, n] int: arc 2e = u->v, 2e+1 = v->u of link e; -1 where no link
+
+    @property
+    def n_arcs(self) -> int:
+        return 2 * len(self.link_ids)
+
+
+def network_arrays(graph: nx.Graph, node_ids: list[str] | None = None) -> NetworkArrays:
+    """Arrays of ``graph`` in the order ``node_ids`` (default: the graph's node order)."""
+    node_ids = list(graph.nodes) if node_ids is None else list(node_ids)
+    index = {n: i for i, n in enumerate(node_ids)}
+    n = len(node_ids)
+    weight = np.full((n, n), np.inf)
+    np.fill_diagonal(weight, 0.0)
+    arc = np.full((n, n), -1, dtype=np.int64)
+    edges = list(graph.edges(data=True))
+    u = np.array([index[a] for a, _, _ in edges], dtype=np.int64)
+    v = np.array([index[b] for _, b, _ in edges], dtype=np.int64)
+    one_way = np.array([d["one_way_ms"] for _, _, d in edges], dtype=float)
+    weight[u, v] = one_way
+    weight[v, u] = one_way
+    arc[u, v] = 2 * np.arange(len(edges))
+    arc[v, u] = 2 * np.arange(len(edges)) + 1
+    return NetworkArrays(node_ids, np.array([graph.nodes[x]["lat"] for x in node_ids], dtype=float),
+                         np.array([graph.nodes[x]["lon"] for x in node_ids], dtype=float), weight, u, v,
+                         [d["link_id"] for _, _, d in edges], np.array([d["kind"] for _, _, d in edges], dtype=str),
+                         np.array([d["length_km"] for _, _, d in edges], dtype=float),
+                         np.array([d["capacity_gbps"] for _, _, d in edges], dtype=float), arc)
+
+
+def links_table(graph: nx.Graph) -> list[dict]:
+    """Rows of ``footprint_links.csv``: link_id, a, b, kind, length_km, capacity_gbps."""
+    return [dict(link_id=d["link_id"], a=a, b=b, kind=d["kind"], length_km=round(d["length_km"], 1),
+                 capacity_gbps=d["capacity_gbps"]) for a, b, d in graph.edges(data=True)]
+
+
+def scenario_network(scenario) -> nx.Graph:
+    """The network a scenario describes: its GraphML file, or the default backbone over its footprint."""
+    from sim.catalogue import load_regions  # noqa: PLC0415
+
+    topology = getattr(scenario, "topology", None) or TopologyConfig()
+    latency = getattr(scenario, "latency", None) or LatencyConfig()
+    if topology.graphml is not None:
+        return load_graphml(Path(topology.graphml), topology, latency)[1]
+    return build_network(load_regions(scenario.footprint), topology, latency)

@@ -1,0 +1,152 @@
+"""Latency predictions, the fibre floor, the pairs CSV and the calibration (sim.latency)."""
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.catalogue import FootprintConfig, load_regions
+from sim.errors import InputError
+from sim.geo import fibre_floor_rtt_ms, great_circle_km
+from sim.latency import (CALIBRATED_PER_HOP_MS, CALIBRATED_ROUTE_FACTOR_SUBMARINE,
+                         CALIBRATED_ROUTE_FACTOR_TERRESTRIAL, LatencyConfig, calibrate, calibration_report,
+                         link_one_way_ms, load_measured, path_rtt_matrix_ms, predict_rtt_ms, write_latency_csv)
+from sim.network import TopologyConfig, build_network
+
+DATA = Path(__file__).parent / "data"
+REGIONS = load_regions(FootprintConfig())
+NET = build_network(REGIONS, TopologyConfig(), LatencyConfig())
+RTT = path_rtt_matrix_ms(NET)
+FAST = LatencyConfig(route_factor_terrestrial=1.0, route_factor_submarine=1.0, per_hop_ms=0.0, access_factor=1.0)
+NET_FAST = build_network(REGIONS, TopologyConfig(), FAST)
+coordinate = st.tuples(st.floats(-90, 90), st.floats(-180, 180))
+
+
+def test_link_one_way_is_propagation_plus_half_a_hop():
+    cfg = LatencyConfig(per_hop_ms=2.0)
+    assert math.isclose(link_one_way_ms(1000.0, cfg), fibre_floor_rtt_ms(1000.0) / 2 + 1.0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(coordinate, coordinate), min_size=1, max_size=20))
+def test_never_below_the_fibre_floor(pairs):
+    a = np.array([p[0] for p in pairs])
+    b = np.array([p[1] for p in pairs])
+    floor = fibre_floor_rtt_ms(great_circle_km(a[:, 0], a[:, 1], b[:, 0], b[:, 1]))
+    for net, cfg in ((NET, LatencyConfig()), (NET_FAST, FAST)):
+        rtt = predict_rtt_ms(net, cfg, a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+        assert np.all(rtt >= floor - 1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(coordinate, coordinate)
+def test_predictions_are_symmetric(a, b):
+    ab = predict_rtt_ms(NET, LatencyConfig(), a[0], a[1], b[0], b[1], rtt_matrix_ms=RTT)
+    ba = predict_rtt_ms(NET, LatencyConfig(), b[0], b[1], a[0], a[1], rtt_matrix_ms=RTT)
+    assert math.isclose(ab[0], ba[0], rel_tol=1e-12)
+
+
+def test_rtt_between_regions_is_the_path_plus_hops():
+    ids = list(NET.nodes)
+    i, j = ids.index("us-east-1"), ids.index("eu-west-1")
+    edge = NET.edges["us-east-1", "eu-west-1"]
+    direct = fibre_floor_rtt_ms(edge["length_km"]) + LatencyConfig().per_hop_ms
+    assert RTT[i, j] <= direct + 1e-9
+    region = {r.id: r for r in REGIONS}
+    got = predict_rtt_ms(NET, LatencyConfig(), region["us-east-1"].lat, region["us-east-1"].lon,
+                         region["eu-west-1"].lat, region["eu-west-1"].lon)
+    assert math.isclose(got[0], RTT[i, j])
+
+
+def test_same_point_costs_no_more_than_its_access():
+    rtt = predict_rtt_ms(NET, LatencyConfig(), 1.35, 103.82, 1.35, 103.82)
+    assert 0 <= rtt[0] < 1.0  # Singapore is a region: no path, ~no access
+
+
+def test_measured_set_is_broad_and_physical():
+    rows = load_measured()
+    assert len(rows) >= 40
+    names = " ".join(rows["a_name"] + " " + rows["b_name"])
+    for place in ("Japan", "West US", "West Europe", "Southeast Asia", "East US", "Brazil"):
+        assert place in names
+    floor = fibre_floor_rtt_ms(great_circle_km(rows["a_lat"], rows["a_lon"], rows["b_lat"], rows["b_lon"]))
+    assert np.all(rows["rtt_ms"].to_numpy() >= floor)  # no measurement beats light in fibre
+
+
+def test_calibration_beats_one_global_stretch():
+    report = calibration_report()
+    assert report["model"]["median_ape"] < report["global"]["median_ape"]
+    assert report["model"]["p90_ape"] < report["global"]["p90_ape"]
+    assert report["model_loo"]["median_ape"] < report["global"]["median_ape"]
+    assert len(report["pairs"]) == report["n_pairs"] and 0 < report["n_submarine"] < report["n_pairs"]
+
+
+def test_defaults_are_the_calibrated_values():
+    fit = calibrate()
+    assert math.isclose(fit.route_factor_terrestrial, CALIBRATED_ROUTE_FACTOR_TERRESTRIAL, abs_tol=5e-4)
+    assert math.isclose(fit.route_factor_submarine, CALIBRATED_ROUTE_FACTOR_SUBMARINE, abs_tol=5e-4)
+    assert math.isclose(fit.per_hop_ms, CALIBRATED_PER_HOP_MS, abs_tol=5e-4)
+    assert LatencyConfig().route_factor_submarine == CALIBRATED_ROUTE_FACTOR_SUBMARINE
+
+
+def test_calibration_recovers_a_known_model():
+    rows = load_measured().copy()
+    floor = fibre_floor_rtt_ms(great_circle_km(rows["a_lat"], rows["a_lon"], rows["b_lat"], rows["b_lon"]))
+    from sim.geo import path_kind
+    sub = path_kind(rows["a_lat"], rows["a_lon"], rows["b_lat"], rows["b_lon"]) == "submarine"
+    rows["rtt_ms"] = np.where(sub, 1.25, 1.8) * floor + 3.0
+    fit = calibrate(rows)
+    assert math.isclose(fit.route_factor_submarine, 1.25, rel_tol=1e-9)
+    assert math.isclose(fit.route_factor_terrestrial, 1.8, rel_tol=1e-9)
+    assert math.isclose(fit.per_hop_ms, 3.0, rel_tol=1e-9)
+
+
+def test_latency_csv_keeps_columns_and_adds_rtt(tmp_path):
+    out = tmp_path / "out.csv"
+    write_latency_csv(None, DATA / "pairs.csv", out, net=NET)
+    got = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(got.columns) == ["pair", "a_lat", "a_lon", "b_lat", "b_lon", "note", "rtt_ms"]
+    assert got["note"].tolist() == ["keep me", "", "with, comma"]
+    rtt = got["rtt_ms"].astype(float)
+    assert 150 < rtt[0] < 350 and rtt[1] < 1 and 60 < rtt[2] < 120
+
+
+@pytest.mark.parametrize("text, field", [
+    ("a_lat,a_lon,b_lat\n1,2,3\n", ""),
+    ("a_lat,a_lon,b_lat,b_lon\n1,2,3,4\n1,2,x,4\n", "row 3.b_lat"),
+    ("a_lat,a_lon,b_lat,b_lon\n91,2,3,4\n", "row 2.a_lat"),
+    ("a_lat,a_lon,b_lat,b_lon\n1,2,3,-180.5\n", "row 2.b_lon"),
+    ("a_lat,a_lon,b_lat,b_lon\n1,,3,4\n", "row 2.a_lon"),
+    ("", ""),
+])
+def test_bad_pairs_are_refused(tmp_path, text, field):
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(text)
+    with pytest.raises(InputError) as err:
+        write_latency_csv(None, pairs, tmp_path / "out.csv", net=NET)
+    assert err.value.file == str(pairs) and err.value.field == field
+
+
+def test_missing_pairs_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError):
+        write_latency_csv(None, tmp_path / "nope.csv", tmp_path / "out.csv", net=NET)
+
+
+def test_config_refuses_impossible_values():
+    with pytest.raises(ValueError):
+        LatencyConfig(route_factor_submarine=0.9)
+    with pytest.raises(ValueError):
+        LatencyConfig(per_hop_ms=-1)
+    with pytest.raises(ValueError):
+        LatencyConfig(unknown=1)
+
+
+def test_latency_csv_text_without_out_path_and_with_scenario():
+    from sim.scenario import scenario_from_dict
+
+    text = write_latency_csv(scenario_from_dict({"name": "t"}), DATA / "pairs.csv", None)
+    lines = text.strip().splitlines()
+    assert lines[0].endswith(",rtt_ms") and len(lines) == 4
