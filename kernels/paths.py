@@ -1,0 +1,60 @@
+"""Walking shortest paths of many topology states at once: link loads and delays along paths.
+
+The engine evaluates thousands of batch elements per step but only a few hundred distinct topology
+states, so these kernels take the next hops *per state* (``next_hop[U, n, n]``) and a state index per
+batch element, instead of a copy of the next hops per element. Only origin-destination pairs that
+carry something walk, and the set of walkers is compacted every hop (on NumPy), so the work is the
+total length of the paths in use, not ``batch x n^3``.
+
+Pure array code: NumPy or CuPy (not yet run on a GPU; on CuPy the compaction syncs once per hop).
+"""
+from __future__ import annotations
+
+from kernels.backend import xp_of
+
+
+def _walk(xp, next_hop, arc_index, state, s, d, n_hops: int):
+    """Yield (walker index, arc id) for every hop of the given walkers' paths."""
+    n = next_hop.shape[-1]
+    arcs = xp.asarray(arc_index).reshape(-1)
+    hops = next_hop.reshape(-1)
+    alive = xp.arange(s.size)
+    for _ in range(n_hops):  # host-known bound (n - 1)
+        if alive.size == 0:
+            break
+        nxt = hops[(state * n + s) * n + d]
+        ok = nxt >= 0
+        yield alive[ok], arcs[s[ok] * n + nxt[ok]]
+        s = xp.where(ok, nxt, d)
+        going = s != d
+        alive, state, s, d = alive[going], state[going], s[going], d[going]
+
+
+def loads_by_state(b, s, d, carried, state, next_hop, arc_index, n_arcs: int, batch: int):
+    """Traffic per directed arc ``[batch, n_arcs]`` of sparse OD flows: ``carried[k]`` from node
+    ``s[k]`` to ``d[k]`` in element ``b[k]``, which routes by ``next_hop[state[b]]``. Flow of pairs
+    with no path is dropped (conservation otherwise exact)."""
+    xp = xp_of(carried, next_hop)
+    n = next_hop.shape[-1]
+    state = xp.asarray(state)
+    keep = (s != d) & (carried != 0)
+    b, s, d, carried = b[keep], s[keep], d[keep], carried[keep].astype(xp.float64)
+    loads = xp.zeros(batch * n_arcs, dtype=xp.float64)
+    for walker, arc in _walk(xp, next_hop, arc_index, state[b], s, d, max(n - 1, 0)):
+        ok = arc >= 0
+        loads += xp.bincount(b[walker[ok]] * n_arcs + arc[ok], weights=carried[walker[ok]],
+                             minlength=batch * n_arcs)
+    return loads.reshape(batch, n_arcs)
+
+
+def path_sums_by_state(arc_values, state, next_hop, arc_index, b, s, d):
+    """Sum of ``arc_values[b, arc]`` along the path s -> d of element b (routing ``next_hop[state[b]]``),
+    for each listed (b, s, d); inf values propagate; unreachable pairs give inf."""
+    xp = xp_of(arc_values, next_hop)
+    n = next_hop.shape[-1]
+    state = xp.asarray(state)
+    total = xp.zeros(b.size, dtype=xp.float64)
+    unreachable = (next_hop.reshape(-1)[(state[b] * n + s) * n + d] < 0) & (s != d)
+    for walker, arc in _walk(xp, next_hop, arc_index, state[b], s, d, max(n - 1, 0)):
+        total[walker] += xp.where(arc >= 0, arc_values[b[walker], xp.maximum(arc, 0)], 0.0)
+    return xp.where(unreachable, xp.inf, total)

@@ -1,0 +1,455 @@
+"""The engine: a SimPy calendar over months and failures, evaluating the network in batches.
+
+How a run works (DESIGN §10):
+
+* Demand (per curve, sample, month and market), capacity (per curve, month and region) and every
+  sample's failure timeline are drawn up front as arrays.
+* SimPy holds the calendar. One process replays failures and repairs at their exact times (per-event
+  Python work is O(1): a counter and a bit mask of what is down in that sample). Each change closes a
+  *segment*: a stretch of time during which one sample ran in one failure state. Another process ends
+  each month: it closes open segments at the boundary and evaluates the month.
+* Demand and capacity are constant within a month, so a month's metrics are a time-weighted sum over
+  states: the intact network (every sample, in one batch) plus every failure segment of the month (all
+  in one batch), weighted by duration. Nothing is bucketed: a 3-hour region outage weighs 3 hours.
+* Per month the engine keeps quantiles over samples only (streaming, no per-sample history), plus a
+  few running per-sample figures (first saturation month, totals for the horizon).
+"""
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import simpy
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+
+import kernels
+from sim.config import month_number, month_range
+from sim.demand import demand_paths, east_west_gbps, user_gbps_per_mw
+from sim.errors import InputError
+from sim.evaluate import Batch, Metrics, Network
+from sim.failures import Outages, random_link_outages, random_region_outages
+from sim.geo import fibre_floor_rtt_ms
+from sim.supply import supply_plan
+from sim.world import World, build_world
+
+QUANTILES = (0.1, 0.5, 0.9)
+QUANTILE_NAMES = ("p10", "p50", "p90")
+FAILURE_STREAM = 0x6661696C  # "fail": spawn key of the failure draws, independent of demand
+
+
+@dataclass
+class Timeline:
+    """Every outage of the run as change events, sorted by time: (day, sample, bit, +1 / -1)."""
+
+    day: np.ndarray
+    sample: np.ndarray  # -1 = every sample (scripted events)
+    bit: np.ndarray
+    delta: np.ndarray
+
+    @classmethod
+    def from_outages(cls, outages: list[tuple[Outages, int]], horizon_days: float) -> "Timeline":
+        parts = []
+        for o, bit_offset in outages:
+            keep = o.start_day < horizon_days
+            s, e = o.sample[keep], o.element[keep] + bit_offset
+            start, end = o.start_day[keep], np.minimum(o.end_day[keep], horizon_days)
+            parts.append((np.concatenate([start, end]), np.concatenate([s, s]), np.concatenate([e, e]),
+                          np.concatenate([np.ones(len(s), int), -np.ones(len(s), int)])))
+        day, sample, bit, delta = (np.concatenate(x) if x else np.zeros(0) for x in zip(*parts)) if parts \
+            else (np.zeros(0), np.zeros(0, int), np.zeros(0, int), np.zeros(0, int))
+        order = np.lexsort((-delta, day))  # at equal times, failures before repairs
+        return cls(day[order], sample[order].astype(int), bit[order].astype(int), delta[order].astype(int))
+
+
+@dataclass
+class MonthLog:
+    """Per month: quantiles over samples of every metric, by curve ([3, C, ...] arrays)."""
+
+    quantiles: dict[str, list] = field(default_factory=dict)
+    months: list[str] = field(default_factory=list)
+
+    def add(self, month: str, values: dict[str, np.ndarray]) -> None:
+        self.months.append(month)
+        for name, array in values.items():
+            self.quantiles.setdefault(name, []).append(np.quantile(array, QUANTILES, axis=1))
+
+
+class Engine:
+    """One scenario, prepared for simulation: demand, supply, network, failures."""
+
+    def __init__(self, scenario, samples: int, seed: int, xp, progress: bool | None = None,
+                 max_memory_gb: float | None = None):
+        self.scenario, self.samples, self.seed, self.xp = scenario, samples, seed, xp
+        self.progress = progress
+        self.max_memory_gb = max_memory_gb or scenario.analysis.max_memory_gb
+        self.world: World = build_world(scenario)
+        self.months = month_range(scenario.horizon.start, scenario.horizon.end)
+        self.month_start_day = self._month_days()
+        self._prepare_demand_supply()
+        self._prepare_network()
+        self.timeline = self._failure_timeline()
+
+    # ------------------------------------------------------------------ preparation
+    def _month_days(self) -> np.ndarray:
+        start = np.datetime64(self.months[0] + "-01")
+        ends = [np.datetime64(m + "-01") for m in self.months] + [np.datetime64(
+            month_range(self.months[-1], self.months[-1])[0] + "-01") + np.timedelta64(31, "D")]
+        ends[-1] = np.datetime64(str(ends[-1])[:7] + "-01")
+        return np.array([(e - start).astype(int) for e in ends], dtype=float)
+
+    def _prepare_demand_supply(self) -> None:
+        world, sc = self.world, self.scenario
+        self.paths = demand_paths(sc.demand, world.markets, self.months, self.samples, self.seed)
+        self.curves = self.paths.curves
+        market_region = np.argmin(world.market_region_km, axis=1)
+        capacity = np.asarray(supply_plan(sc.supply, world.regions, self.months, self.paths, market_region,
+                                          world.expansions), dtype=np.float64)
+        capacity = np.broadcast_to(capacity, (len(self.curves),) + capacity.shape[1:]).copy()
+        self.capacity_mw = capacity  # [C, T, N] host
+        self.open_month = np.array([max(0, month_number(r.opens) - month_number(self.months[0]))
+                                    if r.opens else 0 for r in world.regions])
+
+    def _prepare_network(self) -> None:
+        sc, world, xp = self.scenario, self.world, self.xp
+        arrays = world.arrays
+        lat = sc.latency
+        access_rtt = fibre_floor_rtt_ms(world.market_region_km * lat.access_factor, lat.fibre_index) \
+            + lat.access_overhead_ms
+        region_km = xp.asarray(world.region_km)
+        arc_capacity = np.repeat(arrays.capacity_gbps, 2)
+        self.network = Network(arrays, access_rtt, xp, sc.analysis.slo_rtt_ms, user_gbps_per_mw(sc.traffic),
+                               lambda cap: east_west_gbps(cap, region_km, sc.traffic), arc_capacity,
+                               sc.queueing.mean_packet_bytes)
+
+    def _failure_timeline(self) -> Timeline:
+        sc, arrays = self.scenario, self.world.arrays
+        horizon_days = float(self.month_start_day[-1])
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(FAILURE_STREAM,)))
+        links = random_link_outages(sc.failures, rng, arrays.length_km, arrays.kind == "submarine",
+                                    horizon_days, self.samples)
+        regions = random_region_outages(sc.failures, rng, len(self.world.regions), horizon_days, self.samples)
+        scripted = self._scripted_outages()
+        return Timeline.from_outages([(links, 0), (regions, len(arrays.link_ids)), (scripted, 0)], horizon_days)
+
+    def _scripted_outages(self) -> Outages:
+        """Scenario events as outages of every sample (sample -1), in bit numbering."""
+        arrays, index = self.world.arrays, self.world.region_index
+        links = {lid: i for i, lid in enumerate(arrays.link_ids)}
+        links.update({"~".join(reversed(lid.split("~"))): i for lid, i in links.items()})
+        start0 = np.datetime64(self.months[0] + "-01")
+        rows = []
+        for k, event in enumerate(self.scenario.events):
+            day = float((np.datetime64(event.start if len(event.start) > 7 else event.start + "-01") - start0)
+                        .astype(int))
+            for target in event.targets:
+                if event.kind == "link_cut":
+                    bit = links.get(target)
+                else:
+                    bit = index.get(target)
+                    bit = None if bit is None else bit + len(arrays.link_ids)
+                if bit is None:
+                    known = ", ".join(sorted(links if event.kind == "link_cut" else index)[:12])
+                    raise InputError(self.scenario.source, f"events.{k}.targets",
+                                     f"unknown {'link' if event.kind == 'link_cut' else 'region'} {target!r} "
+                                     f"(known: {known}, ...)")
+                rows.append((bit, day, day + event.days))
+        if not rows:
+            return Outages.empty()
+        bit, start, end = (np.array(x) for x in zip(*rows))
+        return Outages(np.full(len(rows), -1), bit, start, end)
+
+    # ------------------------------------------------------------------ the calendar
+    def run(self) -> "RunState":
+        state = RunState(self)
+        env = simpy.Environment()
+        env.process(self._failures(env, state))
+        done = env.process(self._months(env, state))
+        bar = tqdm(total=len(self.months), unit="month", disable=self._bar_disabled(), file=sys.stderr,
+                   desc=f"{self.scenario.name} ({self.samples} samples)")
+        state.on_month = lambda: bar.update(1)
+        try:
+            # Many small matrix products: one BLAS thread each is faster than a contended pool.
+            with threadpool_limits(limits=1, user_api="blas"):
+                env.run(until=done)
+        except KeyboardInterrupt:
+            state.interrupted = True
+        finally:
+            bar.close()
+        return state
+
+    def _bar_disabled(self) -> bool | None:
+        return True if self.progress is False else (None if self.progress is None else False)
+
+    def _failures(self, env: simpy.Environment, state: "RunState"):
+        """Replay every failure and repair at its time (the timeline is sorted)."""
+        tl = self.timeline
+        for k in range(len(tl.day)):
+            if tl.day[k] > env.now:
+                yield env.timeout(tl.day[k] - env.now)
+            state.change(env.now, int(tl.sample[k]), int(tl.bit[k]), int(tl.delta[k]))
+
+    def _months(self, env: simpy.Environment, state: "RunState"):
+        """End each month: close its segments and evaluate it."""
+        for t in range(len(self.months)):
+            yield env.timeout(self.month_start_day[t + 1] - env.now)
+            state.close_month(t, env.now)
+
+
+class RunState:
+    """Per-sample failure state, the open segments, and what the run has accumulated so far."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        n_bits = engine.network.n_bits
+        self.down = np.zeros((engine.samples, n_bits), dtype=np.int16)
+        self.key: list[bytes] = [_pack(np.zeros(n_bits, bool))] * engine.samples
+        self.zero_key = self.key[0]
+        self.since = np.zeros(engine.samples)
+        self.segments: list[tuple[int, bytes, float, float]] = []
+        self.log = MonthLog()
+        C, S = len(engine.curves), engine.samples
+        n, m = len(engine.world.regions), len(engine.world.markets)
+        self.first_saturation = np.full((C, S, n), np.iinfo(np.int32).max, dtype=np.int64)
+        self.totals = {k: np.zeros((C, S)) for k in ("demand", "within", "late", "unmet")}
+        self.peak_link_util = np.zeros((C, S))
+        self.last_month: dict[str, np.ndarray] = {}
+        self.peak_util_region = np.zeros((C, n))
+        self.interrupted = False
+        self.on_month = lambda: None
+        self.n_minus_1_rows: list[dict] = []
+        self.started = time.perf_counter()
+
+    # --------------------------------------------------------- failure events (O(1) each)
+    def change(self, day: float, sample: int, bit: int, delta: int) -> None:
+        samples = range(self.engine.samples) if sample < 0 else (sample,)
+        for s in samples:
+            before = self.down[s, bit] > 0
+            self.down[s, bit] += delta
+            if (self.down[s, bit] > 0) != before:
+                self._close(s, day)
+                self.key[s] = _pack(self.down[s] > 0)
+
+    def _close(self, s: int, day: float) -> None:
+        if self.key[s] != self.zero_key and day > self.since[s]:
+            self.segments.append((s, self.key[s], self.since[s], day))
+        self.since[s] = day
+
+    # --------------------------------------------------------- month ends
+    def close_month(self, t: int, day: float) -> None:
+        for s in np.flatnonzero(self.down.any(axis=1)):
+            self._close(int(s), day)
+        self.since[:] = day
+        segments, self.segments = self.segments, []
+        self._evaluate_month(t, segments)
+        if self.engine.scenario.analysis.n_minus_1 and t in self.engine.n_minus_1_months():
+            self.n_minus_1_rows += n_minus_1(self.engine, t)
+        self.on_month()
+
+    def _evaluate_month(self, t: int, segments: list) -> None:
+        eng = self.engine
+        days = eng.month_start_day[t + 1] - eng.month_start_day[t]
+        S, C = eng.samples, len(eng.curves)
+        base_bits = np.zeros(eng.network.n_bits, bool)
+        base_bits[eng.network.n_links:] = eng.open_month > t
+        keys = [_pack(base_bits)] + [_pack(base_bits | _unpack(k, eng.network.n_bits)) for _, k, _, _ in segments]
+        fingerprints = eng.network.canonical(keys)
+        # A segment whose state routes exactly like the intact network is the intact network.
+        changed = [i for i, f in enumerate(fingerprints[1:]) if f != fingerprints[0]]
+        seg_sample = np.array([segments[i][0] for i in changed], dtype=np.int64)
+        seg_weight = np.array([(segments[i][3] - segments[i][2]) / days for i in changed])
+        unique, state_of = _unique_keys([fingerprints[0]] + [fingerprints[i + 1] for i in changed])
+        sample_ids = np.concatenate([np.arange(S), seg_sample])
+        states = eng.network.states(unique)
+        metrics = evaluate_chunks(eng, states, t, sample_ids, np.concatenate([np.zeros(S, int), state_of[1:]]))
+        base_w = 1.0 - np.bincount(seg_sample, weights=seg_weight, minlength=S)
+        weights = np.concatenate([np.clip(base_w, 0.0, 1.0), seg_weight])
+        monthly = {name: _time_average(getattr(metrics, name), sample_ids, weights, C, S)
+                   for name in Metrics.FIELDS}
+        self._record(t, monthly)
+
+    def _record(self, t: int, mon: dict[str, np.ndarray]) -> None:
+        eng = self.engine
+        capacity = eng.capacity_mw[:, t, :][:, None, :]  # [C, 1, N]
+        utilisation = np.where(capacity > 0, mon["region_load_mw"] / np.where(capacity > 0, capacity, 1), 0.0)
+        saturated = utilisation > eng.scenario.analysis.utilisation_ceiling
+        self.first_saturation = np.where(saturated & (self.first_saturation > t), t, self.first_saturation)
+        demand = eng.paths.market_mw[:, :, t, :].astype(np.float64)
+        served_short = (mon["late_mw"] + mon["unmet_mw"]).sum(axis=2) > 1e-6
+        stranded = np.where(served_short[..., None], np.maximum(capacity - mon["region_load_mw"], 0.0), 0.0)
+        link_util = mon["link_load_gbps"] / eng.world.arrays.capacity_gbps[None, None, :]
+        served = mon["within_mw"] + mon["late_mw"]
+        rtt = np.where(served > 0, mon["rtt_weighted"] / np.where(served > 0, served, 1), np.nan)
+        days = eng.month_start_day[t + 1] - eng.month_start_day[t]
+        for name, value in (("demand", demand.sum(axis=2)), ("within", mon["within_mw"].sum(axis=2)),
+                            ("late", mon["late_mw"].sum(axis=2)), ("unmet", mon["unmet_mw"].sum(axis=2))):
+            self.totals[name] += value * days
+        self.peak_link_util = np.maximum(self.peak_link_util, link_util.max(axis=2, initial=0.0))
+        self.last_month = {"unmet": mon["unmet_mw"].sum(axis=2), "stranded": stranded.sum(axis=2),
+                           "spilled": mon["spilled_mw"].sum(axis=2)}
+        share = np.where(demand > 0, mon["within_mw"] / np.where(demand > 0, demand, 1), 1.0)
+        self.log.add(eng.months[t], {
+            "demand_total": demand.sum(axis=2)[..., None], "capacity_total": np.broadcast_to(
+                capacity.sum(axis=2)[..., None], (len(eng.curves), eng.samples, 1)),
+            "region_capacity": np.broadcast_to(capacity, utilisation.shape), "region_load": mon["region_load_mw"],
+            "region_util": utilisation, "region_stranded": stranded,
+            "link_load": mon["link_load_gbps"], "link_util": link_util, "link_delay": mon["link_delay_ms"],
+            "market_demand": demand, "market_within": mon["within_mw"], "market_late": mon["late_mw"],
+            "market_unmet": mon["unmet_mw"], "market_spilled": mon["spilled_mw"], "market_rtt": rtt,
+            "market_share": share})
+
+
+def evaluate_chunks(eng: Engine, states, t: int, sample_ids: np.ndarray, state_ids: np.ndarray) -> Metrics:
+    """Evaluate (curve x element) in chunks sized by the memory budget; host arrays [C, E, ...]."""
+    xp, net = eng.xp, eng.network
+    C, E = len(eng.curves), len(sample_ids)
+    n, m, arcs = net.n_regions, net.n_markets, 2 * net.n_links
+    per_element = 8 * (6 * m * n + 3 * n * n + 6 * arcs) + 64  # bytes of the largest float64 temporaries
+    chunk = max(1, int(eng.max_memory_gb * 2**30 * 0.5 / per_element) // C)
+    region_up = to_host_bool(states.region_up)
+    outs = []
+    for lo in range(0, E, chunk):
+        ids, st = sample_ids[lo: lo + chunk], state_ids[lo: lo + chunk]
+        demand = xp.asarray(eng.paths.market_mw[:, ids, t, :].reshape(C * len(ids), m))
+        cap = eng.capacity_mw[:, t, :][:, None, :] * region_up[st][None]
+        batch = Batch(np.tile(st, C), demand, xp.asarray(cap.reshape(C * len(ids), n)))
+        metrics = net.evaluate(states, batch)
+        outs.append({k: kernels.to_numpy(getattr(metrics, k)).reshape(C, len(ids), -1) for k in Metrics.FIELDS})
+    return Metrics(**{k: np.concatenate([o[k] for o in outs], axis=1) for k in Metrics.FIELDS})
+
+
+def to_host_bool(a) -> np.ndarray:
+    return kernels.to_numpy(a).astype(bool)
+
+
+def _time_average(values: np.ndarray, sample_ids: np.ndarray, weights: np.ndarray, C: int, S: int) -> np.ndarray:
+    """Sum of weight x value per sample: [C, E, K] -> [C, S, K]; inf stays inf (an overload).
+
+    Elements 0..S-1 are the samples on the intact network; the rest are failure segments, summed per
+    sample with one sort and ``reduceat`` (not ``add.at``, which is slow).
+    """
+    weighted = np.where(weights[None, :, None] > 0, values, 0.0) * weights[None, :, None]
+    out = weighted[:, :S].copy()
+    if len(sample_ids) > S:
+        seg_ids = sample_ids[S:]
+        order = np.argsort(seg_ids, kind="stable")
+        ids = seg_ids[order]
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        out[:, ids[starts]] += np.add.reduceat(weighted[:, S:][:, order], starts, axis=1)
+    return np.nan_to_num(out, nan=np.inf)
+
+
+def _pack(bits: np.ndarray) -> bytes:
+    return np.packbits(bits).tobytes()
+
+
+def _unpack(key: bytes, n_bits: int) -> np.ndarray:
+    return np.unpackbits(np.frombuffer(key, np.uint8))[:n_bits].astype(bool)
+
+
+def _unique_keys(keys: list[bytes]) -> tuple[list[bytes], np.ndarray]:
+    index: dict[bytes, int] = {}
+    state_of = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int64)
+    return list(index), state_of
+
+
+def n_minus_1(eng: Engine, t: int) -> list[dict]:
+    """Every single-link and single-region failure at month ``t``, on each curve's P50 demand."""
+    net = eng.network
+    base_bits = np.zeros(net.n_bits, bool)
+    base_bits[net.n_links:] = eng.open_month > t
+    candidates = [b for b in range(net.n_bits) if not base_bits[b]]
+    keys = [_pack(base_bits)]
+    for b in candidates:
+        bits = base_bits.copy()
+        bits[b] = True
+        keys.append(_pack(bits))
+    fingerprints = net.canonical(keys)
+    unique, state_of = _unique_keys(fingerprints)
+    states = net.states(unique)
+    C, U = len(eng.curves), len(keys)
+    demand = np.median(eng.paths.market_mw[:, :, t, :], axis=1)  # [C, M]
+    region_up = to_host_bool(states.region_up)
+    cap = eng.capacity_mw[:, t, :][:, None, :] * region_up[None]  # [C, U, N]
+    cap = cap[:, state_of]
+    batch = Batch(np.tile(state_of, C), eng.xp.asarray(np.repeat(demand, U, axis=0)),
+                  eng.xp.asarray(cap.reshape(C * U, -1)))
+    met = net.evaluate(states, batch)
+    host = {k: kernels.to_numpy(getattr(met, k)).reshape(C, U, -1) for k in Metrics.FIELDS}
+    arrays = eng.world.arrays
+    names = arrays.link_ids + [r.id for r in eng.world.regions]
+    total = demand.sum(axis=1)
+    share = host["within_mw"].sum(axis=2) / np.where(total > 0, total, 1)[:, None]
+    util = host["link_load_gbps"] / arrays.capacity_gbps[None, None, :]
+    rows = []
+    for c, curve in enumerate(eng.curves):
+        for u, b in enumerate(candidates, start=1):
+            worst = int(np.argmax(util[c, u]))
+            rows.append(dict(curve=curve, month=eng.months[t],
+                             failure=("link:" if b < net.n_links else "region:") + names[b],
+                             failure_kind="link" if b < net.n_links else "region",
+                             unmet_mw=float(host["unmet_mw"][c, u].sum() - host["unmet_mw"][c, 0].sum()),
+                             slo_share_lost=float(share[c, 0] - share[c, u]),
+                             max_link_utilisation=float(util[c, u, worst]), most_loaded_link=arrays.link_ids[worst]))
+    return rows
+
+
+def _n_minus_1_months(self: Engine) -> set[int]:
+    chosen = self.scenario.analysis.n_minus_1_months
+    if chosen:
+        return {month_number(m) - month_number(self.months[0]) for m in chosen}
+    return {t for t, m in enumerate(self.months) if m.endswith("-12")} or {len(self.months) - 1}
+
+
+Engine.n_minus_1_months = _n_minus_1_months
+
+
+def versions() -> dict[str, str]:
+    import matplotlib
+    import networkx
+    import pandas
+
+    from sim import __version__
+
+    return {"infrasim": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "simpy": simpy.__version__, "networkx": networkx.__version__, "pandas": pandas.__version__,
+            "matplotlib": matplotlib.__version__}
+
+
+def simulate(scenario, samples: int | None = None, seed: int | None = None, backend: str = "auto",
+             progress: bool | None = None, max_memory_gb: float | None = None):
+    """Run a validated scenario; returns (engine, state, backend name, runtime_s)."""
+    started = time.perf_counter()
+    try:
+        xp = kernels.get_xp(backend)
+    except (RuntimeError, ValueError) as err:
+        raise InputError("--backend", "", str(err)) from None
+    samples = scenario.samples if samples is None else samples
+    if samples < 1:
+        raise InputError("--samples", "", "must be at least 1")
+    seed = scenario.seed if seed is None else seed
+    engine = Engine(scenario, samples, seed, xp, progress, max_memory_gb)
+    state = engine.run()
+    return engine, state, ("cupy" if xp.__name__ == "cupy" else "numpy"), time.perf_counter() - started
+
+
+def run_cli(scenario, out_dir: Path, samples: int | None, seed: int | None, backend: str,
+            progress: bool | None) -> int:
+    """`infrasim run`: simulate, write the run folder, print the headline."""
+    from sim.api import run
+
+    results = run(scenario, samples=samples, seed=seed, backend=backend, out_dir=out_dir, progress=progress)
+    for line in results.summary.get("headline", []):
+        print(line)
+    print(f"wrote {out_dir}/ (summary.json, tables, plots, report.html) in {results.summary['runtime_s']:.1f} s")
+    if results.meta.get("interrupted"):
+        raise KeyboardInterrupt
+    return 0
+
+
+__all__ = ["Engine", "simulate", "run_cli", "versions", "datetime", "timezone", "QUANTILE_NAMES"]

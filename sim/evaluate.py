@@ -1,0 +1,201 @@
+"""One evaluation of the network for a whole batch of states, in a fixed set of kernel calls.
+
+A *state* is which links and regions are out of service (failed, or not yet open), written as a bit
+mask: bit ``i < L`` for link ``i``, bit ``L + j`` for region ``j``. States repeat a lot (most samples
+run on the intact network most of the time), so the topology work is done once per distinct state and
+cached: shortest paths and next hops (:func:`kernels.apsp`), each market's access region (its nearest region in service) and the market-to-region RTTs.
+
+Per batch element (a curve x sample x state) the evaluation is DESIGN §7-8:
+1. assign demand to regions nearest-first within capacity (:func:`kernels.spill.assign_nearest_first`);
+2. user traffic (served MW x Gbit/s per MW, from the serving region back to the market's access region)
+   plus east-west traffic (gravity model, routed once per distinct capacity and state) onto directed arcs;
+3. M/M/1 queueing delay per arc (:func:`kernels.mm1_wait`), added along each path to the RTT;
+4. demand counts as served within the target when its RTT including queueing meets it.
+The assignment uses propagation RTTs; queueing then re-classifies on-time vs late (one pass of the
+fixed point, documented in the README). An overloaded arc (rho >= 1) has infinite delay: what crosses
+it is late, never NaN.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kernels import apsp, mm1_wait, to_numpy
+from kernels.paths import loads_by_state, path_sums_by_state
+from kernels.spill import _scatter_add, assign_nearest_first, region_order
+from sim.network import NetworkArrays
+
+BITS_PER_GBIT = 1e9
+COMPUTE_CHUNK = 256  # states whose shortest paths are computed in one batched call
+
+
+@dataclass
+class Batch:
+    """Per element: its topology state (row of the stacked states), demand and capacity."""
+
+    state: np.ndarray  # [B] int, index into the stacked state arrays
+    demand_mw: object  # [B, M] (xp)
+    capacity_mw: object  # [B, N] (xp), already zero for regions out of service
+
+
+@dataclass
+class Metrics:
+    """What one evaluation yields per batch element (xp arrays)."""
+
+    region_load_mw: object  # [B, N]
+    within_mw: object  # [B, M]
+    late_mw: object
+    unmet_mw: object
+    spilled_mw: object  # served by a region other than the market's access region
+    rtt_weighted: object  # [B, M] sum of MW x RTT (ms) of served demand; inf when it crossed an overload
+    link_load_gbps: object  # [B, L] the busier direction
+    link_delay_ms: object  # [B, L] M/M/1 wait of the busier direction (inf when overloaded)
+
+    FIELDS = ("region_load_mw", "within_mw", "late_mw", "unmet_mw", "spilled_mw", "rtt_weighted",
+              "link_load_gbps", "link_delay_ms")
+
+
+@dataclass
+class States:
+    """Topology arrays of a list of distinct states, stacked on axis 0 (xp arrays)."""
+
+    rtt_ms: object  # [U, M, N] market -> region RTT; inf where unreachable or out of service
+    access: object  # [U, M] int, each market's access region (-1 if every region is down)
+    region_up: object  # [U, N] bool
+    order: object  # [U, M, N] regions by RTT for each market
+    next_hop: object  # [U, N, N]
+
+
+class Network:
+    """The static network of a run and the cache of its topology states."""
+
+    def __init__(self, arrays: NetworkArrays, access_rtt_ms: np.ndarray, xp, slo_ms: float,
+                 user_gbps_per_mw: float, east_west, arc_capacity_gbps: np.ndarray, mean_packet_bytes: float):
+        self.arrays, self.xp, self.slo_ms = arrays, xp, slo_ms
+        self.n_links, self.n_regions = len(arrays.link_ids), len(arrays.node_ids)
+        self.n_markets = access_rtt_ms.shape[0]
+        self.access_rtt_ms = access_rtt_ms  # [M, N] host
+        self.user_gbps_per_mw = user_gbps_per_mw
+        self.east_west = east_west  # callable: capacity_mw [B, N] (xp) -> Gbit/s [B, N, N]
+        self.packets_per_gbit = BITS_PER_GBIT / (8.0 * mean_packet_bytes)
+        self.arc_service_pps = xp.asarray(arc_capacity_gbps * self.packets_per_gbit)
+        self._canon: dict[bytes, bytes] = {}  # state key -> fingerprint
+        self._small: dict[bytes, tuple] = {}  # fingerprint -> (rtt, access, order, region_up, next_hop)
+        self._key_of: dict[bytes, bytes] = {}
+
+    @property
+    def n_bits(self) -> int:
+        return self.n_links + self.n_regions
+
+    # ---------------------------------------------------------------- topology states
+    def canonical(self, keys: list[bytes]) -> list[bytes]:
+        """Fingerprint of each state: states with the same shortest paths and regions in service are
+        the same state (a cut link that carries no shortest path changes nothing), so they share it."""
+        missing = [k for k in dict.fromkeys(keys) if k not in self._canon]
+        for lo in range(0, len(missing), COMPUTE_CHUNK):
+            part = missing[lo: lo + COMPUTE_CHUNK]
+            for key, (fingerprint, small) in zip(part, self._compute(part)):
+                self._canon[key] = fingerprint
+                self._small.setdefault(fingerprint, small)
+                self._key_of.setdefault(fingerprint, key)
+        return [self._canon[k] for k in keys]
+
+    def states(self, fingerprints: list[bytes]) -> States:
+        """Stack the topology arrays of distinct states (fingerprints from :meth:`canonical`)."""
+        xp = self.xp
+        small = [self._small[f] for f in fingerprints]
+        rtt, access, order, up, next_hop = (xp.stack([s[i] for s in small]) for i in range(5))
+        return States(rtt, access, up, order, next_hop)
+
+    def _compute(self, keys: list[bytes]) -> list[tuple[bytes, tuple]]:
+        xp, a = self.xp, self.arrays
+        bits = np.unpackbits(np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), -1), axis=1)
+        bits = bits[:, : self.n_bits].astype(bool)
+        region_down = bits[:, self.n_links:]
+        link_out = bits[:, : self.n_links] | region_down[:, a.edge_u] | region_down[:, a.edge_v]
+        weight = np.broadcast_to(a.weight_ms, (len(keys),) + a.weight_ms.shape).copy()
+        u_idx, l_idx = np.nonzero(link_out)
+        weight[u_idx, a.edge_u[l_idx], a.edge_v[l_idx]] = np.inf
+        weight[u_idx, a.edge_v[l_idx], a.edge_u[l_idx]] = np.inf
+        dist, next_hop = apsp(xp.asarray(weight))
+        next_hop_host = to_numpy(next_hop)
+        access, rtt = self._market_rtt(to_numpy(dist), ~region_down)
+        order = region_order(rtt)
+        out = []
+        for i in range(len(keys)):
+            fingerprint = next_hop_host[i].tobytes() + np.packbits(region_down[i]).tobytes()
+            out.append((fingerprint, (xp.asarray(rtt[i], dtype=xp.float32), xp.asarray(access[i]),
+                                      xp.asarray(order[i]), xp.asarray(~region_down[i]), next_hop[i])))
+        return out
+
+    def _market_rtt(self, dist_ms: np.ndarray, region_up: np.ndarray):
+        """Access region (nearest in service) and RTT to every region, per state (host arrays)."""
+        access_rtt = np.where(region_up[:, None, :], self.access_rtt_ms[None], np.inf)  # [U, M, N]
+        access = np.argmin(access_rtt, axis=2)
+        none_up = ~region_up.any(axis=1)
+        states = np.arange(len(region_up))[:, None]
+        leg = np.take_along_axis(access_rtt, access[..., None], axis=2)  # [U, M, 1]
+        rtt = leg + 2.0 * dist_ms[states, access]  # [U, M, N]
+        rtt = np.where(region_up[:, None, :], rtt, np.inf)
+        access = np.where(none_up[:, None], -1, access)
+        return access, rtt
+
+    # ---------------------------------------------------------------- evaluation
+    def evaluate(self, states: States, batch: Batch) -> Metrics:
+        """Assignment, traffic, queueing and SLO accounting for every element of ``batch``.
+
+        Everything after the assignment works on the sparse list of (round, element, market) grants,
+        so the cost follows the demand that moves, not elements x markets x regions.
+        """
+        xp, n, m_count, arcs = self.xp, self.n_regions, self.n_markets, 2 * self.n_links
+        state = xp.asarray(batch.state)
+        B = len(batch.state)
+        spill = assign_nearest_first(batch.demand_mw, batch.capacity_mw, states.rtt_ms, states.order, state)
+        access = states.access[state]  # [B, M]
+        r, b, m = xp.nonzero(spill.grant > 0)
+        mw = spill.grant[r, b, m]
+        region = spill.choice[r, b, m]
+        home = xp.maximum(access[b, m], 0)
+        # user traffic flows from the serving region back to the market's access region
+        loads = loads_by_state(b, region, home, mw * self.user_gbps_per_mw, state, states.next_hop,
+                               self.arrays.arc_index, arcs, B)
+        loads += self._east_west_loads(states, batch)
+        wait_ms = 1000.0 * mm1_wait(loads * self.packets_per_gbit, self.arc_service_pps[None, :])
+        # queueing on the way there and back, for every grant served away from the access region
+        far = xp.nonzero(region != home)[0]
+        queue = xp.zeros(mw.shape, dtype=xp.float64)
+        for src, dst in ((home, region), (region, home)):
+            queue[far] += path_sums_by_state(wait_ms, state, states.next_hop, self.arrays.arc_index,
+                                             b[far], src[far], dst[far])
+        rtt = spill.rtt[r, b, m] + queue
+        per_market = lambda values: _sum_by(xp, b * m_count + m, values, B * m_count).reshape(B, m_count)
+        within = per_market(mw * (rtt <= self.slo_ms))
+        served = spill.grant.sum(axis=0)
+        region_load = _sum_by(xp, b * n + region, mw, B * n).reshape(B, n)
+        return Metrics(region_load, within, served - within, spill.unmet, served - per_market(mw * (region == home)),
+                       per_market(mw * rtt), xp.maximum(loads[:, 0::2], loads[:, 1::2]),
+                       xp.maximum(wait_ms[:, 0::2], wait_ms[:, 1::2]))
+
+    def _east_west_loads(self, states: States, batch: Batch):
+        """East-west traffic depends only on (capacity, state): route it once per distinct pair
+        (curves with the same build plan share it), then gather."""
+        xp = self.xp
+        capacity = to_numpy(batch.capacity_mw)
+        key = np.concatenate([np.asarray(batch.state, dtype=np.float64)[:, None], capacity], axis=1)
+        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        flows = self.east_west(xp.asarray(capacity[first]))  # [G, n, n]
+        g, s, d = xp.nonzero(flows)
+        group_loads = loads_by_state(g, s, d, flows[g, s, d], xp.asarray(np.asarray(batch.state)[first]),
+                                     states.next_hop, self.arrays.arc_index, 2 * self.n_links, flows.shape[0])
+        return group_loads[xp.asarray(inverse.ravel())]
+
+
+def _sum_by(xp, index, values, size: int):
+    """Sum of ``values`` per ``index`` (a bincount that keeps inf)."""
+    out = xp.zeros(size, dtype=xp.float64)
+    finite = xp.isfinite(values)
+    _scatter_add(xp, out, index, xp.where(finite, values, 0.0))
+    blocked = xp.zeros(size, dtype=xp.float64)
+    _scatter_add(xp, blocked, index, (~finite).astype(xp.float64))
+    return xp.where(blocked > 0, xp.inf, out)

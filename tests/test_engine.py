@@ -1,0 +1,153 @@
+"""The engine end to end: a two-region case checked by hand, conservation, failures, determinism."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import sim
+from sim.cli import main
+from sim.engine import Engine
+
+TWO_REGIONS = """region_id,city,country,lat,lon,zones,status,opens,kind,note,source
+ra,Alpha,Testland,0.0,0.0,1,existing,,region,,test
+rb,Beta,Testland,0.0,9.0,1,new,2026-01,region,,test
+"""
+ONE_MARKET = """market_id,name,bloc,lat,lon,weight
+ma,Alpha market,china,0.0,0.0,1.0
+"""
+
+
+def two_region_scenario(tmp_path, **extra) -> dict:
+    (tmp_path / "regions.csv").write_text(TWO_REGIONS)
+    (tmp_path / "markets.csv").write_text(ONE_MARKET)
+    scenario = {
+        "name": "two regions",
+        "footprint": {"catalogue": str(tmp_path / "regions.csv"), "mw_per_zone": 30},
+        "markets": {"catalogue": str(tmp_path / "markets.csv")},
+        "topology": {"nearest_neighbours": 1},
+        "demand": {"sigma_per_year": 0.0, "curves": {"base": {"family": "exponential",
+                                                              "growth_per_year": 0.5}},
+                   "operator_share_by_bloc": {"china": 0.002}},
+        "supply": {"capex_cny": 0.0},
+        "failures": {"enabled": False},
+        "analysis": {"n_minus_1": True},
+    }
+    scenario.update(extra)
+    return scenario
+
+
+def by(table, **where):
+    for key, value in where.items():
+        table = table[table[key] == value]
+    return table
+
+
+def test_two_regions_by_hand(tmp_path):
+    scenario = sim.scenario_from_dict(two_region_scenario(tmp_path))
+    results = sim.run(scenario, samples=8, seed=1, backend="numpy", progress=False)
+    engine = Engine(scenario, 8, 1, np, False)
+    demand = engine.paths.market_mw[0, 0, :, 0].astype(float)  # sigma 0: every sample the same
+    assert np.allclose(engine.paths.market_mw[0], engine.paths.market_mw[0, :1])
+    months = engine.months
+    cap_b = np.array([30.0 if m >= "2026-01" else 0.0 for m in months])
+    expect_a = np.minimum(demand, 30.0)
+    expect_b = np.minimum(np.maximum(demand - 30.0, 0.0), cap_b)
+    expect_unmet = demand - expect_a - expect_b
+    regions = by(results.tables["regions"], quantile="p50")
+    load_a = by(regions, region_id="ra")["load_mw"].to_numpy()
+    load_b = by(regions, region_id="rb")["load_mw"].to_numpy()
+    assert load_a == pytest.approx(expect_a, abs=1e-6)
+    assert load_b == pytest.approx(expect_b, abs=1e-6)
+    markets = by(results.tables["markets"], quantile="p50")
+    assert markets["unmet_mw"].to_numpy() == pytest.approx(expect_unmet, abs=1e-6)
+    assert markets["spilled_mw"].to_numpy() == pytest.approx(expect_b, abs=1e-6)
+    # saturation of the new region rb: first month its own load passes 85 % of its 30 MW
+    over = np.flatnonzero((expect_b > 0.85 * 30.0) & (cap_b > 0))
+    expected = months[over[0]] if over.size else "not within horizon"
+    assert results.summary["new_zones"]["rb"]["saturation"]["base"]["p50"] == expected
+    assert expected != "not within horizon"  # the case is built so that it saturates
+    # RTT from the market to rb: twice the link's one-way time (access leg is zero)
+    link = results.tables["footprint_links"].iloc[0]
+    assert link["a"] in ("ra", "rb") and link["b"] in ("ra", "rb")
+
+
+def test_conservation_and_link_loads(tmp_path):
+    results = sim.run(two_region_scenario(tmp_path), samples=4, seed=2, backend="numpy", progress=False)
+    m = by(results.tables["markets"], quantile="p50")
+    total = m["within_slo_mw"] + m["late_mw"] + m["unmet_mw"]
+    assert total.to_numpy() == pytest.approx(m["demand_mw"].to_numpy(), rel=1e-9, abs=1e-9)
+    # the only link carries the spill (back to the market) plus half the east-west traffic
+    scenario = sim.scenario_from_dict(two_region_scenario(tmp_path))
+    engine = Engine(scenario, 4, 2, np, False)
+    gbps_per_mw = engine.network.user_gbps_per_mw
+    links = by(results.tables["links"], quantile="p50")
+    regions = by(results.tables["regions"], quantile="p50")
+    cap_total = by(regions, region_id="ra")["capacity_mw"].to_numpy() + by(regions, region_id="rb")["capacity_mw"].to_numpy()
+    both_open = by(regions, region_id="rb")["capacity_mw"].to_numpy() > 0
+    east_west_each_way = np.where(both_open, scenario.traffic.east_west_gbps_per_mw * cap_total / 2, 0.0)
+    spill = by(regions, region_id="rb")["load_mw"].to_numpy()
+    assert links["load_gbps"].to_numpy() == pytest.approx(east_west_each_way + spill * gbps_per_mw, rel=1e-5)
+
+
+def test_same_seed_same_tables_and_other_seed_differs(tmp_path):
+    raw = two_region_scenario(tmp_path, failures={"enabled": True, "region_outages_per_year": 2.0})
+    raw["demand"]["sigma_per_year"] = 0.2
+    a = sim.run(raw, samples=16, seed=7, backend="numpy", progress=False)
+    b = sim.run(raw, samples=16, seed=7, backend="numpy", progress=False)
+    c = sim.run(raw, samples=16, seed=8, backend="numpy", progress=False)
+    for name in ("regions", "links", "markets", "new_zones", "n_minus_1"):
+        assert a.tables[name].equals(b.tables[name]), name
+    assert not a.tables["markets"].equals(c.tables["markets"])
+
+
+def test_failures_never_help(tmp_path):
+    calm = sim.run(two_region_scenario(tmp_path), samples=4, seed=3, backend="numpy", progress=False)
+    cut = two_region_scenario(tmp_path, events=[{"kind": "region_outage", "targets": ["rb"],
+                                                   "start": "2028-01-01", "duration_months": 6}])
+    hurt = sim.run(cut, samples=4, seed=3, backend="numpy", progress=False)
+    a = by(calm.tables["markets"], quantile="p50")
+    b = by(hurt.tables["markets"], quantile="p50")
+    assert (b["unmet_mw"].to_numpy() >= a["unmet_mw"].to_numpy() - 1e-9).all()
+    assert (b["unmet_mw"].to_numpy() > a["unmet_mw"].to_numpy() + 1e-6).any()
+    during = (b["month"] >= "2028-01") & (b["month"] < "2028-06")
+    assert (by(hurt.tables["regions"], quantile="p50", region_id="rb")["load_mw"].to_numpy()[during.to_numpy()] == 0).all()
+
+
+def test_n_minus_1_lists_every_single_failure(tmp_path):
+    results = sim.run(two_region_scenario(tmp_path), samples=4, seed=3, backend="numpy", progress=False)
+    n1 = results.tables["n_minus_1"]
+    assert set(n1["failure"]) == {"link:ra~rb", "region:ra", "region:rb"}
+    assert (n1["unmet_mw"] >= -1e-9).all()
+    assert set(n1["month"]) == {f"{y}-12" for y in range(2025, 2031)}
+
+
+def test_unknown_event_target_is_a_clear_error(tmp_path, capsys):
+    raw = two_region_scenario(tmp_path, events=[{"kind": "link_cut", "targets": ["ra~zz"], "start": "2026-01",
+                                                   "duration_days": 3}])
+    with pytest.raises(sim.InputError, match="events.0.targets"):
+        sim.run(raw, samples=2, backend="numpy", progress=False)
+
+
+def test_cli_run_writes_every_promised_file(tmp_path, capsys):
+    import yaml
+
+    raw = two_region_scenario(tmp_path)
+    raw["horizon"] = {"start": "2025-01", "end": "2026-12"}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--samples", "3", "--seed", "5", "--backend", "numpy", "--quiet",
+                 "--out", str(out)]) == 0
+    for name in ("summary.json", "run.json", "scenario.yaml", "report.html", "regions.csv", "links.csv",
+                 "markets.csv", "new_zones.csv", "n_minus_1.csv", "demand.csv", "footprint_regions.csv"):
+        assert (out / name).is_file(), name
+    assert list((out / "plots").glob("*.png"))
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("industry_spend_usd_by_year", "new_zones", "served_within_slo_share", "unmet_mw_p50",
+                "max_link_utilisation", "backend", "samples", "seed", "runtime_s"):
+        assert key in summary, key
+    assert summary["samples"] == 3 and summary["seed"] == 5 and summary["backend"] == "numpy"
+    assert not (tmp_path / "out.partial").exists()
+    assert main(["run", str(path), "--backend", "cupy", "--out", str(tmp_path / "o2")]) in (0, 2)
