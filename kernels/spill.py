@@ -23,25 +23,27 @@ from kernels.backend import xp_of
 
 
 class Spill(NamedTuple):
-    """The assignment in sparse form: round r gave ``grant[r, b, m]`` MW of market m to region
-    ``choice[r, b, m]`` (its r-th nearest; RTT ``rtt[r, b, m]``); ``unmet[b, m]`` MW found no capacity."""
+    """The assignment as a sparse list of grants: ``mw[k]`` of market ``market[k]`` in element
+    ``element[k]`` went to region ``region[k]`` at RTT ``rtt[k]``; ``unmet[b, m]`` MW found no capacity;
+    ``served[b, m]`` MW found some."""
 
-    grant: object
-    choice: object
+    element: object
+    market: object
+    region: object
     rtt: object
+    mw: object
+    served: object
     unmet: object
 
     def dense(self, n_regions: int):
         """alloc[b, m, n] (MW), for tests and small batches."""
         from kernels.backend import xp_of
 
-        xp = xp_of(self.grant)
-        R, B, M = self.grant.shape
-        alloc = xp.zeros((B, M, n_regions))
-        rows, markets = xp.arange(B)[:, None], xp.arange(M)[None, :]
-        for r in range(R):
-            alloc[rows, markets, self.choice[r]] += self.grant[r]
-        return alloc
+        xp = xp_of(self.mw)
+        B, M = self.unmet.shape
+        alloc = xp.zeros(B * M * n_regions)
+        _scatter_add(xp, alloc, (self.element * M + self.market) * n_regions + self.region, self.mw)
+        return alloc.reshape(B, M, n_regions)
 
 
 def region_order(rtt):
@@ -65,13 +67,12 @@ def assign_nearest_first(demand, capacity, rtt_state, order_state, state,
     sorted_rtt = xp.take_along_axis(rtt_state, order_state, axis=2)  # [U, M, N], per state only
     rem_d = xp.array(demand, dtype=xp.float64)
     rem_c = xp.array(capacity, dtype=xp.float64)
-    grants, choices, rtts = [], [], []
+    parts = []
     active = xp.arange(B)
     for r in range(min(N, max_rounds or N)):  # host-known bound
         st = state[active]
-        choice_all = order_state[:, :, r][state]  # [B, M]: every element, for the sparse output
-        rtt_all = sorted_rtt[:, :, r][state]
-        choice, rtt = choice_all[active], rtt_all[active]
+        choice = order_state[st, :, r]  # [k, M]: each active element's r-th nearest region
+        rtt = sorted_rtt[st, :, r]
         request = xp.where(rtt < xp.inf, rem_d[active], 0.0)
         k = active.size
         asked = xp.zeros(k * N, dtype=xp.float64)
@@ -80,19 +81,16 @@ def assign_nearest_first(demand, capacity, rtt_state, order_state, state,
         cap = rem_c[active]
         share = xp.where(asked > 0, xp.minimum(1.0, cap / xp.where(asked > 0, asked, 1.0)), 0.0)
         grant = request * xp.take_along_axis(share, choice, axis=1)
-        full = xp.zeros((B, M), dtype=xp.float64)
-        full[active] = grant
-        grants.append(full)
-        choices.append(choice_all)
-        rtts.append(rtt_all)
+        row, market = xp.nonzero(grant > 0)
+        parts.append((active[row], market, choice[row, market], rtt[row, market], grant[row, market]))
         rem_d[active] -= grant
         rem_c[active] = xp.maximum(cap - asked * share, 0.0)  # rounding: never negative capacity
         still = (rem_d[active] > 1e-9).any(axis=1) & (rem_c[active].sum(axis=1) > 1e-9)
         active = active[still]
-        del st
         if active.size == 0:  # one host sync per round
             break
-    return Spill(xp.stack(grants), xp.stack(choices), xp.stack(rtts), rem_d)
+    element, market, region, rtt, mw = (xp.concatenate(p) for p in zip(*parts))
+    return Spill(element, market, region, rtt, mw, xp.asarray(demand, dtype=xp.float64) - rem_d, rem_d)
 
 
 def _scatter_add(xp, target, index, values) -> None:

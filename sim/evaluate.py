@@ -17,6 +17,8 @@ it is late, never NaN.
 """
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,7 +73,8 @@ class Network:
     """The static network of a run and the cache of its topology states."""
 
     def __init__(self, arrays: NetworkArrays, access_rtt_ms: np.ndarray, xp, slo_ms: float,
-                 user_gbps_per_mw: float, east_west, arc_capacity_gbps: np.ndarray, mean_packet_bytes: float):
+                 user_gbps_per_mw: float, east_west, arc_capacity_gbps: np.ndarray, mean_packet_bytes: float,
+                 cache_bytes: float = 2**28):
         self.arrays, self.xp, self.slo_ms = arrays, xp, slo_ms
         self.n_links, self.n_regions = len(arrays.link_ids), len(arrays.node_ids)
         self.n_markets = access_rtt_ms.shape[0]
@@ -80,33 +83,55 @@ class Network:
         self.east_west = east_west  # callable: capacity_mw [B, N] (xp) -> Gbit/s [B, N, N]
         self.packets_per_gbit = BITS_PER_GBIT / (8.0 * mean_packet_bytes)
         self.arc_service_pps = xp.asarray(arc_capacity_gbps * self.packets_per_gbit)
-        self._canon: dict[bytes, bytes] = {}  # state key -> fingerprint
-        self._small: dict[bytes, tuple] = {}  # fingerprint -> (rtt, access, order, region_up, next_hop)
-        self._key_of: dict[bytes, bytes] = {}
+        self._canon: dict[bytes, bytes] = {}  # state key -> fingerprint (a hash)
+        self._small: OrderedDict[bytes, tuple] = OrderedDict()  # fingerprint -> state arrays, LRU
+        self._key_of: dict[bytes, bytes] = {}  # fingerprint -> a key that produces it (to recompute)
+        self.cache_states = max(16, int(cache_bytes // self.state_bytes))
 
     @property
     def n_bits(self) -> int:
         return self.n_links + self.n_regions
+
+    @property
+    def state_bytes(self) -> int:
+        """Memory of one cached topology state (RTTs, orders, next hops, access, up mask)."""
+        n, m = self.n_regions, self.n_markets
+        return 4 * (2 * m * n + n * n + m) + n
 
     # ---------------------------------------------------------------- topology states
     def canonical(self, keys: list[bytes]) -> list[bytes]:
         """Fingerprint of each state: states with the same shortest paths and regions in service are
         the same state (a cut link that carries no shortest path changes nothing), so they share it."""
         missing = [k for k in dict.fromkeys(keys) if k not in self._canon]
-        for lo in range(0, len(missing), COMPUTE_CHUNK):
-            part = missing[lo: lo + COMPUTE_CHUNK]
+        for lo in range(0, len(missing), self._compute_chunk()):
+            part = missing[lo: lo + self._compute_chunk()]
             for key, (fingerprint, small) in zip(part, self._compute(part)):
                 self._canon[key] = fingerprint
-                self._small.setdefault(fingerprint, small)
                 self._key_of.setdefault(fingerprint, key)
+                self._remember(fingerprint, small)
         return [self._canon[k] for k in keys]
 
     def states(self, fingerprints: list[bytes]) -> States:
         """Stack the topology arrays of distinct states (fingerprints from :meth:`canonical`)."""
         xp = self.xp
+        evicted = [f for f in fingerprints if f not in self._small]
+        if evicted:  # recompute states the bounded cache let go
+            for f, (_, small) in zip(evicted, self._compute([self._key_of[f] for f in evicted])):
+                self._remember(f, small)
         small = [self._small[f] for f in fingerprints]
+        for f in fingerprints:
+            self._small.move_to_end(f)
         rtt, access, order, up, next_hop = (xp.stack([s[i] for s in small]) for i in range(5))
         return States(rtt, access, up, order, next_hop)
+
+    def _remember(self, fingerprint: bytes, small: tuple) -> None:
+        self._small[fingerprint] = small
+        while len(self._small) > self.cache_states:
+            self._small.popitem(last=False)
+
+    def _compute_chunk(self) -> int:
+        """States per batched shortest-path call: bounded by the cache budget as well."""
+        return int(min(COMPUTE_CHUNK, max(1, self.cache_states // 2)))
 
     def _compute(self, keys: list[bytes]) -> list[tuple[bytes, tuple]]:
         xp, a = self.xp, self.arrays
@@ -124,7 +149,8 @@ class Network:
         order = region_order(rtt)
         out = []
         for i in range(len(keys)):
-            fingerprint = next_hop_host[i].tobytes() + np.packbits(region_down[i]).tobytes()
+            fingerprint = hashlib.blake2b(next_hop_host[i].tobytes() + np.packbits(region_down[i]).tobytes(),
+                                          digest_size=16).digest()
             out.append((fingerprint, (xp.asarray(rtt[i], dtype=xp.float32), xp.asarray(access[i]),
                                       xp.asarray(order[i]), xp.asarray(~region_down[i]), next_hop[i])))
         return out
@@ -153,9 +179,7 @@ class Network:
         B = len(batch.state)
         spill = assign_nearest_first(batch.demand_mw, batch.capacity_mw, states.rtt_ms, states.order, state)
         access = states.access[state]  # [B, M]
-        r, b, m = xp.nonzero(spill.grant > 0)
-        mw = spill.grant[r, b, m]
-        region = spill.choice[r, b, m]
+        b, m, region, mw = spill.element, spill.market, spill.region, spill.mw
         home = xp.maximum(access[b, m], 0)
         # user traffic flows from the serving region back to the market's access region
         loads = loads_by_state(b, region, home, mw * self.user_gbps_per_mw, state, states.next_hop,
@@ -168,10 +192,10 @@ class Network:
         for src, dst in ((home, region), (region, home)):
             queue[far] += path_sums_by_state(wait_ms, state, states.next_hop, self.arrays.arc_index,
                                              b[far], src[far], dst[far])
-        rtt = spill.rtt[r, b, m] + queue
+        rtt = spill.rtt + queue
         per_market = lambda values: _sum_by(xp, b * m_count + m, values, B * m_count).reshape(B, m_count)
         within = per_market(mw * (rtt <= self.slo_ms))
-        served = spill.grant.sum(axis=0)
+        served = spill.served
         region_load = _sum_by(xp, b * n + region, mw, B * n).reshape(B, n)
         return Metrics(region_load, within, served - within, spill.unmet, served - per_market(mw * (region == home)),
                        per_market(mw * rtt), xp.maximum(loads[:, 0::2], loads[:, 1::2]),
