@@ -76,7 +76,10 @@ def bench_apsp(xp, rows, batch, n, repeats, baselines):
     dense = [np.where(np.isinf(g), 0, g).astype(np.float64) for g in w]
     few = dense[: max(1, min(batch, baselines))]
     scale = batch / len(few)
+    # apsp returns next hops too: the like-for-like call asks scipy for predecessors as well
     for name, fn in (("scipy floyd_warshall", lambda g: floyd_warshall(g, directed=False)),
+                     ("scipy floyd_warshall + predecessors",
+                      lambda g: floyd_warshall(g, directed=False, return_predecessors=True)[0]),
                      ("scipy shortest_path (auto)", lambda g: shortest_path(g, directed=False))):
         tb = timed(lambda: [fn(g) for g in few], 1, np) * scale
         ref = np.stack([fn(g) for g in few])

@@ -24,6 +24,15 @@ from sim.results import Results
 from sim.scenario import Scenario, dump_resolved, load_scenario, scenario_from_dict
 
 NOT_WITHIN = "not within horizon"
+NEW_ZONE_COLUMNS = ["region_id", "site", "city", "country", "kind", "opens", "curve", "saturation_p10",
+                    "saturation_p50", "saturation_p90", "share_saturated"]
+EMPTY_COLUMNS = {
+    "demand": ["curve", "month", "quantile", "demand_mw", "capacity_mw"],
+    "regions": ["curve", "month", "quantile", "region_id", "capacity_mw", "load_mw", "utilisation", "stranded_mw"],
+    "links": ["curve", "month", "quantile", "link_id", "load_gbps", "utilisation", "queue_delay_ms"],
+    "markets": ["curve", "month", "quantile", "market_id", "demand_mw", "within_slo_mw", "late_mw", "unmet_mw",
+                "spilled_mw", "rtt_ms", "within_slo_share"],
+}
 
 
 def _as_scenario(scenario: Any) -> Scenario:
@@ -103,7 +112,7 @@ def new_zone_saturation(engine: Engine, state: RunState) -> tuple[pd.DataFrame, 
                              curve=curve, saturation_p10=named["p10"], saturation_p50=named["p50"],
                              saturation_p90=named["p90"], share_saturated=round(share, 4)))
         summary[key if key not in summary else site_id] = entry
-    return pd.DataFrame(rows), summary
+    return pd.DataFrame(rows, columns=NEW_ZONE_COLUMNS), summary
 
 
 def _footprint_tables(engine: Engine) -> dict[str, pd.DataFrame]:
@@ -211,8 +220,8 @@ def build_results(engine: Engine, state: RunState, backend: str, runtime_s: floa
                                           ("market_share", "within_slo_share")],
                                     [m.id for m in world.markets], "market_id", curves)
     else:
-        for name in ("demand", "regions", "links", "markets"):
-            tables[name] = pd.DataFrame()
+        for name, columns in EMPTY_COLUMNS.items():  # an interruption before the first month ended
+            tables[name] = pd.DataFrame(columns=columns)
     tables["new_zones"], new_zones = new_zone_saturation(engine, state)
     tables["n_minus_1"] = pd.DataFrame(state.n_minus_1_rows, columns=[
         "curve", "month", "failure", "failure_kind", "unmet_mw", "slo_share_lost", "max_link_utilisation",

@@ -74,7 +74,8 @@ def cmd_run(args) -> int:
     from sim.engine import run_cli
 
     return run_cli(_scenario(args.scenario), out_dir=Path(args.out), samples=args.samples, seed=args.seed,
-                   backend=args.backend, progress=None if not args.quiet else False)
+                   backend=args.backend, progress=None if not args.quiet else False,
+                   max_memory_gb=args.max_memory)
 
 
 def cmd_report(args) -> int:
@@ -109,6 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     p.add_argument("--backend", choices=["auto", "numpy", "cupy"], default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--max-memory", type=float, dest="max_memory", metavar="GB",
+                   help="memory budget: batches are chunked to fit, a run that cannot fit is refused "
+                        "(default: the scenario's analysis.max_memory_gb, 2)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a scenario file")

@@ -68,6 +68,8 @@ DEFAULT_OPERATOR_SHARE_BY_BLOC = {
     "middle_east": 0.0967,
     "latin_america": 0.0644,
     "africa": 0.0063,
+    # Markets derived from a GraphML topology (one per node) form one bloc at the global share.
+    "graphml": round(OPERATOR_GLOBAL_SHARE, 4),
 }
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -393,7 +395,9 @@ class DemandPaths:
 
     spend_usd[c, s, y]: industry AI spend (float64) in ``years``;
     installed_mw[c, s, t]: the industry's installed AI capacity, MW of IT load (float32);
-    market_mw[c, s, t, m]: the operator's demand per market, MW of IT load (float32).
+    market_mw[c, s, t, m]: the operator's demand per market, MW of IT load (float32); ``None`` when
+    the paths are *lazy* (large runs): then market_mw = installed_mw[..., None] x market_share[t, m],
+    computed a month at a time by :meth:`market_at`.
     """
 
     curves: list[str]
@@ -402,10 +406,25 @@ class DemandPaths:
     market_ids: list[str]
     spend_usd: np.ndarray
     installed_mw: np.ndarray
-    market_mw: np.ndarray
+    market_mw: np.ndarray | None
+    market_share: np.ndarray | None = None  # [t, m] operator share x market weight
+
+    def market_at(self, t: int, samples=slice(None)) -> np.ndarray:
+        """Operator demand per market in month ``t`` for the chosen samples, [c, s, m] float32."""
+        if self.market_mw is not None:
+            return self.market_mw[:, samples, t, :]
+        return (self.installed_mw[:, samples, t, None] * self.market_share[t][None, None, :]).astype(np.float32)
+
+    def market_median(self, c: int) -> np.ndarray:
+        """Median over samples of each market's demand, [t, m] (shares are constant over samples)."""
+        if self.market_mw is not None:
+            return np.median(self.market_mw[c], axis=0)
+        return np.median(self.installed_mw[c], axis=0)[:, None] * self.market_share
 
     def operator_total_mw(self) -> np.ndarray:
         """The operator's demand summed over markets, [c, s, t]."""
+        if self.market_mw is None:
+            return self.installed_mw.astype(np.float64) * self.market_share.sum(axis=1)[None, None, :]
         return self.market_mw.sum(axis=-1, dtype=np.float64)
 
 
@@ -497,8 +516,12 @@ def _operator_shares(demand: DemandConfig, markets: list) -> np.ndarray:
 
 
 def demand_paths(demand: DemandConfig, markets: list, months: list[str], samples: int,
-                 seed: int) -> DemandPaths:
-    """Monte Carlo demand for every curve: spend, industry installed MW and operator MW per market."""
+                 seed: int, lazy: bool = False) -> DemandPaths:
+    """Monte Carlo demand for every curve: spend, industry installed MW and operator MW per market.
+
+    ``lazy`` skips the [c, s, t, m] array (memory grows with samples x months x markets); use
+    :meth:`DemandPaths.market_at` to get a month.
+    """
     if not months:
         raise InputError("<scenario>", "horizon", "the horizon has no months")
     first, last = int(months[0][:4]), int(months[-1][:4])
@@ -515,9 +538,11 @@ def demand_paths(demand: DemandConfig, markets: list, months: list[str], samples
         inst = _monthly(installed_mw_by_year(s, demand), grid, months)  # [s, t]
         spend.append(s[:, first - grid[0]: last - grid[0] + 1])
         installed.append(inst.astype(np.float32))
-        market.append((inst[:, :, None] * (weights * shares[None, :])[None]).astype(np.float32))
+        if not lazy:
+            market.append((inst[:, :, None] * (weights * shares[None, :])[None]).astype(np.float32))
     return DemandPaths(list(demand.curves), list(months), list(range(first, last + 1)),
-                       [m.id for m in markets], np.stack(spend), np.stack(installed), np.stack(market))
+                       [m.id for m in markets], np.stack(spend), np.stack(installed),
+                       None if lazy else np.stack(market), weights * shares[None, :])
 
 
 def industry_spend_usd_by_year(demand: DemandConfig, years=None) -> dict[str, float]:

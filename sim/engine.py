@@ -91,6 +91,7 @@ class Engine:
         self.world: World = build_world(scenario)
         self.months = month_range(scenario.horizon.start, scenario.horizon.end)
         self.month_start_day = self._month_days()
+        self._check_memory()
         self._prepare_demand_supply()
         self._prepare_network()
         self.timeline = self._failure_timeline()
@@ -103,9 +104,35 @@ class Engine:
         ends[-1] = np.datetime64(str(ends[-1])[:7] + "-01")
         return np.array([(e - start).astype(int) for e in ends], dtype=float)
 
+    def fixed_memory_gb(self) -> float:
+        """Memory that grows with samples and does not shrink with the batch size (arrays held for
+        the whole run: demand paths, failure timelines, per-sample state, a month's figures)."""
+        sc, arrays = self.scenario, self.world.arrays
+        S, C, T = self.samples, len(sc.demand.curves), len(self.months)
+        n, m, links = len(self.world.regions), len(self.world.markets), len(arrays.link_ids)
+        years = T / 12.0
+        per_km = np.where(arrays.kind == "submarine", sc.failures.submarine_faults_per_1000km_year,
+                          sc.failures.terrestrial_faults_per_1000km_year)
+        outages = S * years * (float((per_km * arrays.length_km).sum()) / 1000.0
+                               + n * sc.failures.region_outages_per_year) if sc.failures.enabled else 0.0
+        figures = 4 * n + 7 * m + 3 * links + 2  # metrics kept per (curve, sample) for a month
+        total = (C * S * T * 4 + C * S * (years + 8) * 8  # installed MW, spend
+                 + C * S * n * 8 + S * (n + links) * 2 + S * 120  # saturation, down counts, keys
+                 + outages * (2 * 32 + 120)  # timeline and segments
+                 + 4 * C * S * figures * 8)  # a month's figures, time averages and quantile work
+        return total / 2**30
+
+    def _check_memory(self) -> None:
+        need = self.fixed_memory_gb()
+        if need > 0.5 * self.max_memory_gb:
+            raise InputError("--max-memory", "", (
+                f"{self.samples} samples need about {need:.2f} GB of run-long arrays, more than half the "
+                f"{self.max_memory_gb:g} GB budget (the other half is for evaluation batches); raise "
+                f"--max-memory (analysis.max_memory_gb) or lower --samples"))
+
     def _prepare_demand_supply(self) -> None:
         world, sc = self.world, self.scenario
-        self.paths = demand_paths(sc.demand, world.markets, self.months, self.samples, self.seed)
+        self.paths = demand_paths(sc.demand, world.markets, self.months, self.samples, self.seed, lazy=True)
         self.curves = self.paths.curves
         market_region = np.argmin(world.market_region_km, axis=1)
         capacity = np.asarray(supply_plan(sc.supply, world.regions, self.months, self.paths, market_region,
@@ -125,7 +152,7 @@ class Engine:
         arc_capacity = np.repeat(arrays.capacity_gbps, 2)
         self.network = Network(arrays, access_rtt, xp, sc.analysis.slo_rtt_ms, user_gbps_per_mw(sc.traffic),
                                lambda cap: east_west_gbps(cap, region_km, sc.traffic), arc_capacity,
-                               sc.queueing.mean_packet_bytes)
+                               sc.queueing.mean_packet_bytes, cache_bytes=0.25 * self.max_memory_gb * 2**30)
 
     def _failure_timeline(self) -> Timeline:
         sc, arrays = self.scenario, self.world.arrays
@@ -265,8 +292,7 @@ class RunState:
         seg_weight = np.array([(segments[i][3] - segments[i][2]) / days for i in changed])
         unique, state_of = _unique_keys([fingerprints[0]] + [fingerprints[i + 1] for i in changed])
         sample_ids = np.concatenate([np.arange(S), seg_sample])
-        states = eng.network.states(unique)
-        metrics = evaluate_chunks(eng, states, t, sample_ids, np.concatenate([np.zeros(S, int), state_of[1:]]))
+        metrics = evaluate_states(eng, unique, t, sample_ids, np.concatenate([np.zeros(S, int), state_of[1:]]))
         base_w = 1.0 - np.bincount(seg_sample, weights=seg_weight, minlength=S)
         weights = np.concatenate([np.clip(base_w, 0.0, 1.0), seg_weight])
         monthly = {name: _time_average(getattr(metrics, name), sample_ids, weights, C, S)
@@ -279,7 +305,7 @@ class RunState:
         utilisation = np.where(capacity > 0, mon["region_load_mw"] / np.where(capacity > 0, capacity, 1), 0.0)
         saturated = utilisation > eng.scenario.analysis.utilisation_ceiling
         self.first_saturation = np.where(saturated & (self.first_saturation > t), t, self.first_saturation)
-        demand = eng.paths.market_mw[:, :, t, :].astype(np.float64)
+        demand = eng.paths.market_at(t).astype(np.float64)
         served_short = (mon["late_mw"] + mon["unmet_mw"]).sum(axis=2) > 1e-6
         stranded = np.where(served_short[..., None], np.maximum(capacity - mon["region_load_mw"], 0.0), 0.0)
         link_util = mon["link_load_gbps"] / eng.world.arrays.capacity_gbps[None, None, :]
@@ -304,18 +330,42 @@ class RunState:
             "market_share": share})
 
 
+def evaluate_states(eng: Engine, fingerprints: list[bytes], t: int, sample_ids: np.ndarray,
+                    state_ids: np.ndarray) -> Metrics:
+    """Evaluate (curve x element) for elements in the given distinct states; host arrays [C, E, ...].
+
+    States are taken in groups whose stacked arrays fit the cache budget, elements in chunks that fit
+    the other half of the memory budget, so peak memory is set by ``max_memory_gb``, not by the batch.
+    """
+    per_group = max(1, eng.network.cache_states // 2)
+    if len(fingerprints) <= per_group:
+        return evaluate_chunks(eng, eng.network.states(fingerprints), t, sample_ids, state_ids)
+    C, E = len(eng.curves), len(sample_ids)
+    out: dict[str, np.ndarray] = {}
+    for lo in range(0, len(fingerprints), per_group):
+        rows = np.flatnonzero((state_ids >= lo) & (state_ids < lo + per_group))
+        part = evaluate_chunks(eng, eng.network.states(fingerprints[lo: lo + per_group]), t, sample_ids[rows],
+                               state_ids[rows] - lo)
+        for name in Metrics.FIELDS:
+            values = getattr(part, name)
+            if name not in out:
+                out[name] = np.empty((C, E, values.shape[2]), dtype=values.dtype)
+            out[name][:, rows] = values
+    return Metrics(**out)
+
+
 def evaluate_chunks(eng: Engine, states, t: int, sample_ids: np.ndarray, state_ids: np.ndarray) -> Metrics:
     """Evaluate (curve x element) in chunks sized by the memory budget; host arrays [C, E, ...]."""
     xp, net = eng.xp, eng.network
     C, E = len(eng.curves), len(sample_ids)
     n, m, arcs = net.n_regions, net.n_markets, 2 * net.n_links
     per_element = 8 * (6 * m * n + 3 * n * n + 6 * arcs) + 64  # bytes of the largest float64 temporaries
-    chunk = max(1, int(eng.max_memory_gb * 2**30 * 0.5 / per_element) // C)
+    chunk = max(1, int(eng.max_memory_gb * 2**30 * 0.5 / per_element) // C)  # the other half of the budget
     region_up = to_host_bool(states.region_up)
     outs = []
     for lo in range(0, E, chunk):
         ids, st = sample_ids[lo: lo + chunk], state_ids[lo: lo + chunk]
-        demand = xp.asarray(eng.paths.market_mw[:, ids, t, :].reshape(C * len(ids), m))
+        demand = xp.asarray(eng.paths.market_at(t, ids).reshape(C * len(ids), m))
         cap = eng.capacity_mw[:, t, :][:, None, :] * region_up[st][None]
         batch = Batch(np.tile(st, C), demand, xp.asarray(cap.reshape(C * len(ids), n)))
         metrics = net.evaluate(states, batch)
@@ -371,18 +421,10 @@ def n_minus_1(eng: Engine, t: int) -> list[dict]:
         keys.append(_pack(bits))
     fingerprints = net.canonical(keys)
     unique, state_of = _unique_keys(fingerprints)
-    states = net.states(unique)
-    C, U = len(eng.curves), len(keys)
-    demand = np.median(eng.paths.market_mw[:, :, t, :], axis=1)  # [C, M]
-    region_up = to_host_bool(states.region_up)
-    cap = eng.capacity_mw[:, t, :][:, None, :] * region_up[None]  # [C, U, N]
-    cap = cap[:, state_of]
-    batch = Batch(np.tile(state_of, C), eng.xp.asarray(np.repeat(demand, U, axis=0)),
-                  eng.xp.asarray(cap.reshape(C * U, -1)))
-    met = net.evaluate(states, batch)
-    host = {k: kernels.to_numpy(getattr(met, k)).reshape(C, U, -1) for k in Metrics.FIELDS}
+    host = _n_minus_1_metrics(eng, t, unique, state_of)
     arrays = eng.world.arrays
     names = arrays.link_ids + [r.id for r in eng.world.regions]
+    demand = _p50_demand(eng, t)
     total = demand.sum(axis=1)
     share = host["within_mw"].sum(axis=2) / np.where(total > 0, total, 1)[:, None]
     util = host["link_load_gbps"] / arrays.capacity_gbps[None, None, :]
@@ -397,6 +439,32 @@ def n_minus_1(eng: Engine, t: int) -> list[dict]:
                              slo_share_lost=float(share[c, 0] - share[c, u]),
                              max_link_utilisation=float(util[c, u, worst]), most_loaded_link=arrays.link_ids[worst]))
     return rows
+
+
+def _p50_demand(eng: Engine, t: int) -> np.ndarray:
+    return np.stack([eng.paths.market_median(c)[t] for c in range(len(eng.curves))])  # [C, M]
+
+
+def _n_minus_1_metrics(eng: Engine, t: int, unique: list[bytes], state_of: np.ndarray) -> dict[str, np.ndarray]:
+    """Every candidate state on each curve's P50 demand: metrics [C, U, ...] (host)."""
+    net, C, U = eng.network, len(eng.curves), len(state_of)
+    demand = _p50_demand(eng, t)
+    per_group = max(1, net.cache_states // 2)
+    out: dict[str, np.ndarray] = {}
+    for lo in range(0, len(unique), per_group):
+        rows = np.flatnonzero((state_of >= lo) & (state_of < lo + per_group))
+        states = net.states(unique[lo: lo + per_group])
+        up = to_host_bool(states.region_up)[state_of[rows] - lo]  # [u, N]
+        cap = eng.capacity_mw[:, t, :][:, None, :] * up[None]  # [C, u, N]
+        batch = Batch(np.tile(state_of[rows] - lo, C), eng.xp.asarray(np.repeat(demand, len(rows), axis=0)),
+                      eng.xp.asarray(cap.reshape(C * len(rows), -1)))
+        met = net.evaluate(states, batch)
+        for name in Metrics.FIELDS:
+            values = kernels.to_numpy(getattr(met, name)).reshape(C, len(rows), -1)
+            if name not in out:
+                out[name] = np.empty((C, U, values.shape[2]), dtype=values.dtype)
+            out[name][:, rows] = values
+    return out
 
 
 def _n_minus_1_months(self: Engine) -> set[int]:
@@ -439,11 +507,12 @@ def simulate(scenario, samples: int | None = None, seed: int | None = None, back
 
 
 def run_cli(scenario, out_dir: Path, samples: int | None, seed: int | None, backend: str,
-            progress: bool | None) -> int:
+            progress: bool | None, max_memory_gb: float | None = None) -> int:
     """`infrasim run`: simulate, write the run folder, print the headline."""
     from sim.api import run
 
-    results = run(scenario, samples=samples, seed=seed, backend=backend, out_dir=out_dir, progress=progress)
+    results = run(scenario, samples=samples, seed=seed, backend=backend, out_dir=out_dir, progress=progress,
+                  max_memory_gb=max_memory_gb)
     for line in results.summary.get("headline", []):
         print(line)
     print(f"wrote {out_dir}/ (summary.json, tables, plots, report.html) in {results.summary['runtime_s']:.1f} s")

@@ -252,9 +252,10 @@ def load_graphml(path: Path, topology: TopologyConfig | None = None,
 
 
 def graphml_markets(regions: list[Region]) -> list[Market]:
-    """Default markets for a GraphML topology: one per site, equal weights (documented default)."""
+    """Default markets for a GraphML topology: one per site, equal weights, all in the bloc
+    ``graphml`` (which takes the operator's global share of demand; documented default)."""
     weight = 1.0 / len(regions) if regions else 0.0
-    return [Market(r.id, r.city, r.country or "unknown", r.lat, r.lon, weight) for r in regions]
+    return [Market(r.id, r.city, "graphml", r.lat, r.lon, weight) for r in regions]
 
 
 # ------------------------------------------------------------------------------ engine arrays

@@ -407,7 +407,7 @@ def _fan_sites(tables) -> list[tuple[str, str, str]]:
         rid = catchment_region(str(row.region_id), known)
         if rid in set(known):
             what = "new zones in" if str(row.kind) == "zones" else "new region"
-            out.append((rid, f"{_short_city(row.city)}: {what} {rid} (opens {row.opens})", row.opens))
+            out.append((rid, f"{_short_city(row.city)}: {what} {rid}\n(opens {row.opens})", row.opens))
     return out
 
 

@@ -162,7 +162,7 @@ def _demand_led(c: int, demand, market_region: np.ndarray, open_: np.ndarray, ba
                 delivery: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Capacity [t, n] of one curve when each delivery goes where the P50 gap is largest."""
     n = base.shape[1]
-    p50 = np.median(demand.market_mw[c], axis=0)  # [t, m]
+    p50 = demand.market_median(c)  # [t, m]
     region_demand = np.zeros((p50.shape[0], n))
     np.add.at(region_demand.T, np.asarray(market_region), p50.T)
     built = np.zeros(n)

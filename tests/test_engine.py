@@ -48,8 +48,9 @@ def test_two_regions_by_hand(tmp_path):
     scenario = sim.scenario_from_dict(two_region_scenario(tmp_path))
     results = sim.run(scenario, samples=8, seed=1, backend="numpy", progress=False)
     engine = Engine(scenario, 8, 1, np, False)
-    demand = engine.paths.market_mw[0, 0, :, 0].astype(float)  # sigma 0: every sample the same
-    assert np.allclose(engine.paths.market_mw[0], engine.paths.market_mw[0, :1])
+    market = np.stack([engine.paths.market_at(t) for t in range(len(engine.months))], axis=2)  # [c, s, t, m]
+    demand = market[0, 0, :, 0].astype(float)  # sigma 0: every sample the same
+    assert np.allclose(market[0], market[0, :1])
     months = engine.months
     cap_b = np.array([30.0 if m >= "2026-01" else 0.0 for m in months])
     expect_a = np.minimum(demand, 30.0)
@@ -151,3 +152,13 @@ def test_cli_run_writes_every_promised_file(tmp_path, capsys):
     assert summary["samples"] == 3 and summary["seed"] == 5 and summary["backend"] == "numpy"
     assert not (tmp_path / "out.partial").exists()
     assert main(["run", str(path), "--backend", "cupy", "--out", str(tmp_path / "o2")]) in (0, 2)
+
+
+def test_a_run_that_cannot_fit_is_refused_before_it_starts(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: big\n")
+    assert main(["run", str(path), "--samples", "2000000", "--max-memory", "1", "--backend", "numpy",
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("--max-memory:") and "lower --samples" in err
+    assert not (tmp_path / "o").exists()
