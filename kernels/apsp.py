@@ -7,17 +7,22 @@ float32 otherwise. ``next_hop[..., i, j]`` (int32) is the first node after i on 
 pivot), identically on both backends.
 
 NumPy: Floyd-Warshall over the batch in chunks small enough for L2 cache, with a preallocated temporary
-and in-place ufuncs: memory traffic, not arithmetic, is the cost on a CPU (see KERNELS.md).
+and in-place ufuncs: memory traffic, not arithmetic, is the cost on a CPU (see KERNELS.md). Chunks run
+on a few threads (NumPy ufuncs release the GIL), so every core works.
 CuPy (``apsp_cuda.py``): one RawKernel launch for the whole batch for small graphs (one block per graph,
 the matrix in shared memory); a batched per-pivot elementwise kernel for large graphs.
 """
 from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .backend import xp_of
 
 L2_CHUNK_BYTES = 1 << 20  # working set per chunk; 4 MiB L2 per core pair on the CI machine (assumption)
+MAX_THREADS = 8  # NumPy chunks in flight at once (each is single-threaded inside its ufuncs)
 
 
 def _prepare(weight):
@@ -73,17 +78,36 @@ def _best_neighbour(dist, order, nbr_w, next_hop) -> None:
         xp.copyto(next_hop, xp.broadcast_to(v[:, :, None], next_hop.shape), where=better)
 
 
+def _threads(batch: int, chunk: int) -> int:
+    """Worker threads for NumPy chunks: ufuncs release the GIL, so chunks run on every core."""
+    return max(1, min(os.cpu_count() or 1, MAX_THREADS, -(-batch // chunk)))
+
+
+def _in_threads(work, batch: int, chunk: int) -> None:
+    """Run ``work(start, stop)`` over [0, batch) in chunks, on a few threads when it pays."""
+    spans = [(start, min(batch, start + chunk)) for start in range(0, batch, chunk)]
+    threads = _threads(batch, chunk)
+    if threads == 1:
+        for span in spans:
+            work(*span)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda span: work(*span), spans))
+
+
 def _fw_numpy(dist: np.ndarray) -> None:
     """In-place Floyd-Warshall on a [batch, n, n] float array, chunked over the batch for cache."""
     batch, n, _ = dist.shape
     chunk = int(max(1, min(batch, L2_CHUNK_BYTES // (2 * n * n * dist.itemsize))))
-    cand = np.empty((chunk, n, n), dtype=dist.dtype)
-    for start in range(0, batch, chunk):
-        d = dist[start:start + chunk]
-        c = cand[:d.shape[0]]
+
+    def work(start: int, stop: int) -> None:
+        d = dist[start:stop]
+        c = np.empty_like(d)
         for k in range(n):  # row k and column k do not change during pivot k (D[k, k] = 0)
             np.add(d[:, :, k:k + 1], d[:, k:k + 1, :], out=c)
             np.minimum(d, c, out=d)
+
+    _in_threads(work, batch, chunk)
 
 
 def next_hops_from_dist(arcs, dist):
@@ -108,10 +132,11 @@ def next_hops_from_dist(arcs, dist):
     nbr_w = xp.full((batch, n, max_degree), xp.inf, dtype=dist.dtype)
     nbr_w[gb, gi, slot] = arcs[gb, gi, gj]
     next_hop = xp.full(dist.shape, -1, dtype=xp.int32)
-    chunk = batch if xp is not np else int(max(1, min(batch, L2_CHUNK_BYTES // (n * n * 13))))
-    for start in range(0, batch, chunk):
-        stop = min(batch, start + chunk)
-        _best_neighbour(dist[start:stop], order[start:stop], nbr_w[start:stop], next_hop[start:stop])
+    if xp is not np:
+        _best_neighbour(dist, order, nbr_w, next_hop)
+    else:
+        chunk = int(max(1, min(batch, L2_CHUNK_BYTES // (n * n * 13))))
+        _in_threads(lambda a, b: _best_neighbour(dist[a:b], order[a:b], nbr_w[a:b], next_hop[a:b]), batch, chunk)
     next_hop[:, idx, idx] = idx.astype(xp.int32)
     return next_hop
 
