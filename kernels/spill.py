@@ -57,40 +57,45 @@ def assign_nearest_first(demand, capacity, rtt_state, order_state, state,
     """Assign demand [B, M] to capacity [B, N] nearest-first; element b uses topology state[b].
 
     ``rtt_state`` [U, M, N] (inf = unreachable) and ``order_state`` [U, M, N] from :func:`region_order`.
-    Rounds stop early once no element has demand left that a reachable region could still take; each
-    round only touches the elements still active (compacted), so cost follows the spill, not n.
+    Only (element, market) pairs with demand left take part in a round, so the cost follows the spill:
+    most markets are served by their nearest region in round 0 and drop out.
     """
     xp = xp_of(demand, capacity, rtt_state)
     B, M = demand.shape
     N = capacity.shape[1]
     state = xp.asarray(state)
     sorted_rtt = xp.take_along_axis(rtt_state, order_state, axis=2)  # [U, M, N], per state only
-    rem_d = xp.array(demand, dtype=xp.float64)
-    rem_c = xp.array(capacity, dtype=xp.float64)
+    demand = xp.asarray(demand, dtype=xp.float64)
+    b, m = xp.nonzero(demand > 0)  # the active (element, market) pairs
+    left = demand[b, m]
+    rem_c = xp.array(capacity, dtype=xp.float64).reshape(-1)
+    unmet = xp.zeros(B * M, dtype=xp.float64)
     parts = []
-    active = xp.arange(B)
     for r in range(min(N, max_rounds or N)):  # host-known bound
-        st = state[active]
-        choice = order_state[st, :, r]  # [k, M]: each active element's r-th nearest region
-        rtt = sorted_rtt[st, :, r]
-        request = xp.where(rtt < xp.inf, rem_d[active], 0.0)
-        k = active.size
-        asked = xp.zeros(k * N, dtype=xp.float64)
-        _scatter_add(xp, asked, (xp.arange(k)[:, None] * N + choice).ravel(), request.ravel())
-        asked = asked.reshape(k, N)
-        cap = rem_c[active]
-        share = xp.where(asked > 0, xp.minimum(1.0, cap / xp.where(asked > 0, asked, 1.0)), 0.0)
-        grant = request * xp.take_along_axis(share, choice, axis=1)
-        row, market = xp.nonzero(grant > 0)
-        parts.append((active[row], market, choice[row, market], rtt[row, market], grant[row, market]))
-        rem_d[active] -= grant
-        rem_c[active] = xp.maximum(cap - asked * share, 0.0)  # rounding: never negative capacity
-        still = (rem_d[active] > 1e-9).any(axis=1) & (rem_c[active].sum(axis=1) > 1e-9)
-        active = active[still]
-        if active.size == 0:  # one host sync per round
+        st = state[b]
+        region = order_state[st, m, r]  # each pair's r-th nearest region
+        rtt = sorted_rtt[st, m, r]
+        request = xp.where(rtt < xp.inf, left, 0.0)
+        slot = b * N + region
+        asked = xp.zeros(B * N, dtype=xp.float64)
+        _scatter_add(xp, asked, slot, request)
+        share = xp.where(asked > 0, xp.minimum(1.0, rem_c / xp.where(asked > 0, asked, 1.0)), 0.0)
+        grant = request * share[slot]
+        given = grant > 0
+        parts.append((b[given], m[given], region[given], rtt[given], grant[given]))
+        left = left - grant
+        rem_c = xp.maximum(rem_c - asked * share, 0.0)  # rounding: never negative capacity
+        room = rem_c.reshape(B, N).sum(axis=1) > 1e-9
+        going = (left > 1e-9) & room[b]
+        _scatter_add(xp, unmet, (b * M + m)[~going], left[~going])  # nothing more for these pairs
+        b, m, left = b[going], m[going], left[going]
+        if b.size == 0:  # one host sync per round
             break
-    element, market, region, rtt, mw = (xp.concatenate(p) for p in zip(*parts))
-    return Spill(element, market, region, rtt, mw, xp.asarray(demand, dtype=xp.float64) - rem_d, rem_d)
+    _scatter_add(xp, unmet, b * M + m, left)  # rounds exhausted: what is left found no region
+    element, market, region, rtt, mw = (xp.concatenate(p) for p in zip(*parts)) if parts else \
+        (xp.zeros(0, dtype=int),) * 3 + (xp.zeros(0),) * 2
+    unmet = unmet.reshape(B, M)
+    return Spill(element, market, region, rtt, mw, demand - unmet, unmet)
 
 
 def _scatter_add(xp, target, index, values) -> None:

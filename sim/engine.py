@@ -359,7 +359,7 @@ def evaluate_chunks(eng: Engine, states, t: int, sample_ids: np.ndarray, state_i
     xp, net = eng.xp, eng.network
     C, E = len(eng.curves), len(sample_ids)
     n, m, arcs = net.n_regions, net.n_markets, 2 * net.n_links
-    per_element = 8 * (6 * m * n + 3 * n * n + 6 * arcs) + 64  # bytes of the largest float64 temporaries
+    per_element = 8 * (4 * m * min(n, 8) + 8 * n + 6 * arcs) + 256  # float64 temporaries of one element
     chunk = max(1, int(eng.max_memory_gb * 2**30 * 0.5 / per_element) // C)  # the other half of the budget
     region_up = to_host_bool(states.region_up)
     outs = []

@@ -30,6 +30,7 @@ from sim.network import NetworkArrays
 
 BITS_PER_GBIT = 1e9
 COMPUTE_CHUNK = 256  # states whose shortest paths are computed in one batched call
+WALKERS_PER_CALL = 2_000_000  # origin-destination pairs walked at once (~ 100 MB of index arrays)
 
 
 @dataclass
@@ -87,6 +88,9 @@ class Network:
         self._small: OrderedDict[bytes, tuple] = OrderedDict()  # fingerprint -> state arrays, LRU
         self._key_of: dict[bytes, bytes] = {}  # fingerprint -> a key that produces it (to recompute)
         self.cache_states = max(16, int(cache_bytes // self.state_bytes))
+        # shortest paths of a chunk of states hold ~6 float64 [n, n] temporaries each
+        self.compute_states = int(max(1, min(COMPUTE_CHUNK, self.cache_states // 2,
+                                             cache_bytes // (48 * self.n_regions ** 2))))
 
     @property
     def n_bits(self) -> int:
@@ -103,8 +107,8 @@ class Network:
         """Fingerprint of each state: states with the same shortest paths and regions in service are
         the same state (a cut link that carries no shortest path changes nothing), so they share it."""
         missing = [k for k in dict.fromkeys(keys) if k not in self._canon]
-        for lo in range(0, len(missing), self._compute_chunk()):
-            part = missing[lo: lo + self._compute_chunk()]
+        for lo in range(0, len(missing), self.compute_states):
+            part = missing[lo: lo + self.compute_states]
             for key, (fingerprint, small) in zip(part, self._compute(part)):
                 self._canon[key] = fingerprint
                 self._key_of.setdefault(fingerprint, key)
@@ -115,8 +119,9 @@ class Network:
         """Stack the topology arrays of distinct states (fingerprints from :meth:`canonical`)."""
         xp = self.xp
         evicted = [f for f in fingerprints if f not in self._small]
-        if evicted:  # recompute states the bounded cache let go
-            for f, (_, small) in zip(evicted, self._compute([self._key_of[f] for f in evicted])):
+        for lo in range(0, len(evicted), self.compute_states):  # recompute what the bounded cache let go
+            part = evicted[lo: lo + self.compute_states]
+            for f, (_, small) in zip(part, self._compute([self._key_of[f] for f in part])):
                 self._remember(f, small)
         small = [self._small[f] for f in fingerprints]
         for f in fingerprints:
@@ -128,10 +133,6 @@ class Network:
         self._small[fingerprint] = small
         while len(self._small) > self.cache_states:
             self._small.popitem(last=False)
-
-    def _compute_chunk(self) -> int:
-        """States per batched shortest-path call: bounded by the cache budget as well."""
-        return int(min(COMPUTE_CHUNK, max(1, self.cache_states // 2)))
 
     def _compute(self, keys: list[bytes]) -> list[tuple[bytes, tuple]]:
         xp, a = self.xp, self.arrays
@@ -208,10 +209,15 @@ class Network:
         capacity = to_numpy(batch.capacity_mw)
         key = np.concatenate([np.asarray(batch.state, dtype=np.float64)[:, None], capacity], axis=1)
         _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        flows = self.east_west(xp.asarray(capacity[first]))  # [G, n, n]
-        g, s, d = xp.nonzero(flows)
-        group_loads = loads_by_state(g, s, d, flows[g, s, d], xp.asarray(np.asarray(batch.state)[first]),
-                                     states.next_hop, self.arrays.arc_index, 2 * self.n_links, flows.shape[0])
+        group_state = np.asarray(batch.state)[first]
+        group_loads = xp.zeros((len(first), 2 * self.n_links), dtype=xp.float64)
+        step = max(1, WALKERS_PER_CALL // (self.n_regions ** 2))  # bound the walkers held at once
+        for lo in range(0, len(first), step):
+            flows = self.east_west(xp.asarray(capacity[first[lo: lo + step]]))  # [g, n, n]
+            g, s, d = xp.nonzero(flows)
+            group_loads[lo: lo + step] = loads_by_state(g, s, d, flows[g, s, d], xp.asarray(group_state[lo: lo + step]),
+                                                        states.next_hop, self.arrays.arc_index, 2 * self.n_links,
+                                                        flows.shape[0])
         return group_loads[xp.asarray(inverse.ravel())]
 
 
