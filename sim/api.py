@@ -81,7 +81,7 @@ def _joined(log, spec: list[tuple[str, str]], ids: list[str], id_column: str, cu
     return table
 
 
-def _month_or_never(index: float, months: list[str], start: str) -> str:
+def _month_or_never(index: float, months: list[str]) -> str:
     if not np.isfinite(index) or index >= len(months):
         return NOT_WITHIN
     return months[int(index)]
@@ -105,7 +105,7 @@ def new_zone_saturation(engine: Engine, state: RunState) -> tuple[pd.DataFrame, 
         entry = {"city": city, "country": country, "kind": kind, "opens": opens or "", "saturation": {}}
         for c, curve in enumerate(engine.curves):
             q = np.quantile(first[c], (0.1, 0.5, 0.9), method="inverted_cdf")
-            named = {n: _month_or_never(v, months, months[0]) for n, v in zip(QUANTILE_NAMES, q)}
+            named = {n: _month_or_never(v, months) for n, v in zip(QUANTILE_NAMES, q)}
             share = float(np.isfinite(first[c]).mean())
             entry["saturation"][curve] = named
             rows.append(dict(region_id=key, site=site_id, city=city, country=country, kind=kind, opens=opens or "",

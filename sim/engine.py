@@ -20,7 +20,6 @@ import platform
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 import kernels
-from sim.config import month_number, month_range
+from sim.config import add_months, month_number, month_range
 from sim.demand import demand_paths, east_west_gbps, user_gbps_per_mw
 from sim.errors import InputError
 from sim.evaluate import Batch, Metrics, Network
@@ -98,11 +97,17 @@ class Engine:
 
     # ------------------------------------------------------------------ preparation
     def _month_days(self) -> np.ndarray:
+        """Day (since the horizon start) on which each month starts, plus the day after the horizon."""
         start = np.datetime64(self.months[0] + "-01")
-        ends = [np.datetime64(m + "-01") for m in self.months] + [np.datetime64(
-            month_range(self.months[-1], self.months[-1])[0] + "-01") + np.timedelta64(31, "D")]
-        ends[-1] = np.datetime64(str(ends[-1])[:7] + "-01")
-        return np.array([(e - start).astype(int) for e in ends], dtype=float)
+        firsts = [np.datetime64(m + "-01") for m in self.months + [add_months(self.months[-1], 1)]]
+        return np.array([(d - start).astype(int) for d in firsts], dtype=float)
+
+    def n_minus_1_months(self) -> set[int]:
+        """Month indices of the N-1 checkpoints: the scenario's, or every December (else the last month)."""
+        chosen = self.scenario.analysis.n_minus_1_months
+        if chosen:
+            return {month_number(m) - month_number(self.months[0]) for m in chosen}
+        return {t for t, m in enumerate(self.months) if m.endswith("-12")} or {len(self.months) - 1}
 
     def fixed_memory_gb(self) -> float:
         """Memory that grows with samples and does not shrink with the batch size (arrays held for
@@ -467,14 +472,6 @@ def _n_minus_1_metrics(eng: Engine, t: int, unique: list[bytes], state_of: np.nd
     return out
 
 
-def _n_minus_1_months(self: Engine) -> set[int]:
-    chosen = self.scenario.analysis.n_minus_1_months
-    if chosen:
-        return {month_number(m) - month_number(self.months[0]) for m in chosen}
-    return {t for t, m in enumerate(self.months) if m.endswith("-12")} or {len(self.months) - 1}
-
-
-Engine.n_minus_1_months = _n_minus_1_months
 
 
 def versions() -> dict[str, str]:
@@ -521,4 +518,4 @@ def run_cli(scenario, out_dir: Path, samples: int | None, seed: int | None, back
     return 0
 
 
-__all__ = ["Engine", "simulate", "run_cli", "versions", "datetime", "timezone", "QUANTILE_NAMES"]
+__all__ = ["Engine", "simulate", "run_cli", "versions", "QUANTILE_NAMES"]
