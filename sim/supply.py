@@ -46,8 +46,10 @@ class SupplyConfig(StrictModel):
         "share of the capex that buys new capacity (assumption: the rest refreshes servers in existing "
         "halls and pays for backbone and non-data-centre items; low)"))
     cost_per_mw_usd: float = Field(default=45.0e6, gt=0, description=(
-        "all-in USD per MW of facility power (demand_params conversion.capex_per_mw_all_in, range "
-        "35-60 M; medium)"))
+        "the operator's all-in USD per MW of facility power (demand_params conversion."
+        "capex_per_mw_all_in, range 35-60 M; medium). Separate from demand.cost_per_mw_usd, the "
+        "industry's cost that turns spend into installed MW: the operator may buy cheaper (e.g. Chinese "
+        "accelerators); vary both to move the industry and the operator together"))
     pue: float = Field(default=1.2, ge=1, le=3, description=(
         "facility MW per IT MW (demand_params conversion.pue.simulator_default; high)"))
     lead_time_months: int = Field(default=18, ge=0, le=240, description=(
