@@ -196,7 +196,7 @@ def _bellman_ford(xp, g: _Residual, nodes: int):
 def _arc_capacity(xp, p, q, alloc, unmet, cap, load, m, n, rows):
     """Residual capacity of arc p -> q (inf for uncapacitated arcs)."""
     sink = m + n
-    pi, qi = xp.clip(p, 0, m - 1), xp.clip(q, 0, m - 1)
+    qi = xp.clip(q, 0, m - 1)
     pj, qj = xp.clip(p - m, 0, n - 1), xp.clip(q - m, 0, n - 1)
     res = xp.full(p.shape, xp.inf)
     res = xp.where((p >= m) & (p < sink) & (q < m), alloc[rows, qi, pj], res)  # region -> market

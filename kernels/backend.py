@@ -71,3 +71,13 @@ def to_numpy(a: Any) -> np.ndarray:
     if is_cupy_array(a):
         return a.get()
     return np.asarray(a)
+
+
+def scatter_add(xp: ModuleType, target: Any, index: Any, values: Any) -> None:
+    """``target[index] += values`` with repeated indices summed (1-D), on NumPy or CuPy."""
+    if xp is np:
+        target += np.bincount(index, weights=values, minlength=target.size)
+    else:
+        import cupyx  # noqa: PLC0415
+
+        cupyx.scatter_add(target, index, values)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from kernels.backend import xp_of
+from kernels.backend import scatter_add, xp_of
 
 
 class Spill(NamedTuple):
@@ -37,12 +37,10 @@ class Spill(NamedTuple):
 
     def dense(self, n_regions: int):
         """alloc[b, m, n] (MW), for tests and small batches."""
-        from kernels.backend import xp_of
-
         xp = xp_of(self.mw)
         B, M = self.unmet.shape
         alloc = xp.zeros(B * M * n_regions)
-        _scatter_add(xp, alloc, (self.element * M + self.market) * n_regions + self.region, self.mw)
+        scatter_add(xp, alloc, (self.element * M + self.market) * n_regions + self.region, self.mw)
         return alloc.reshape(B, M, n_regions)
 
 
@@ -78,7 +76,7 @@ def assign_nearest_first(demand, capacity, rtt_state, order_state, state,
         request = xp.where(rtt < xp.inf, left, 0.0)
         slot = b * N + region
         asked = xp.zeros(B * N, dtype=xp.float64)
-        _scatter_add(xp, asked, slot, request)
+        scatter_add(xp, asked, slot, request)
         share = xp.where(asked > 0, xp.minimum(1.0, rem_c / xp.where(asked > 0, asked, 1.0)), 0.0)
         grant = request * share[slot]
         given = grant > 0
@@ -87,21 +85,12 @@ def assign_nearest_first(demand, capacity, rtt_state, order_state, state,
         rem_c = xp.maximum(rem_c - asked * share, 0.0)  # rounding: never negative capacity
         room = rem_c.reshape(B, N).sum(axis=1) > 1e-9
         going = (left > 1e-9) & room[b]
-        _scatter_add(xp, unmet, (b * M + m)[~going], left[~going])  # nothing more for these pairs
+        scatter_add(xp, unmet, (b * M + m)[~going], left[~going])  # nothing more for these pairs
         b, m, left = b[going], m[going], left[going]
         if b.size == 0:  # one host sync per round
             break
-    _scatter_add(xp, unmet, b * M + m, left)  # rounds exhausted: what is left found no region
+    scatter_add(xp, unmet, b * M + m, left)  # rounds exhausted: what is left found no region
     element, market, region, rtt, mw = (xp.concatenate(p) for p in zip(*parts)) if parts else \
         (xp.zeros(0, dtype=int),) * 3 + (xp.zeros(0),) * 2
     unmet = unmet.reshape(B, M)
     return Spill(element, market, region, rtt, mw, demand - unmet, unmet)
-
-
-def _scatter_add(xp, target, index, values) -> None:
-    if xp.__name__ == "numpy":
-        target += xp.bincount(index, weights=values, minlength=target.size)
-    else:  # CuPy
-        import cupyx  # noqa: PLC0415
-
-        cupyx.scatter_add(target, index, values)

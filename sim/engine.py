@@ -53,15 +53,14 @@ class Timeline:
 
     @classmethod
     def from_outages(cls, outages: list[tuple[Outages, int]], horizon_days: float) -> "Timeline":
-        parts = []
+        starts, ends = [], []
         for o, bit_offset in outages:
             keep = o.start_day < horizon_days
-            s, e = o.sample[keep], o.element[keep] + bit_offset
-            start, end = o.start_day[keep], np.minimum(o.end_day[keep], horizon_days)
-            parts.append((np.concatenate([start, end]), np.concatenate([s, s]), np.concatenate([e, e]),
-                          np.concatenate([np.ones(len(s), int), -np.ones(len(s), int)])))
-        day, sample, bit, delta = (np.concatenate(x) if x else np.zeros(0) for x in zip(*parts)) if parts \
-            else (np.zeros(0), np.zeros(0, int), np.zeros(0, int), np.zeros(0, int))
+            bit = o.element[keep] + bit_offset
+            starts.append((o.start_day[keep], o.sample[keep], bit))
+            ends.append((np.minimum(o.end_day[keep], horizon_days), o.sample[keep], bit))
+        day, sample, bit = (np.concatenate(column) for column in zip(*starts, *ends))
+        delta = np.concatenate([np.ones(len(d), int) for d, _, _ in starts] + [-np.ones(len(d), int) for d, _, _ in ends])
         order = np.lexsort((-delta, day))  # at equal times, failures before repairs
         return cls(day[order], sample[order].astype(int), bit[order].astype(int), delta[order].astype(int))
 
@@ -246,16 +245,14 @@ class RunState:
         self.segments: list[tuple[int, bytes, float, float]] = []
         self.log = MonthLog()
         C, S = len(engine.curves), engine.samples
-        n, m = len(engine.world.regions), len(engine.world.markets)
+        n = len(engine.world.regions)
         self.first_saturation = np.full((C, S, n), np.iinfo(np.int32).max, dtype=np.int64)
         self.totals = {k: np.zeros((C, S)) for k in ("demand", "within", "late", "unmet")}
         self.peak_link_util = np.zeros((C, S))
         self.last_month: dict[str, np.ndarray] = {}
-        self.peak_util_region = np.zeros((C, n))
         self.interrupted = False
         self.on_month = lambda: None
         self.n_minus_1_rows: list[dict] = []
-        self.started = time.perf_counter()
 
     # --------------------------------------------------------- failure events (O(1) each)
     def change(self, day: float, sample: int, bit: int, delta: int) -> None:

@@ -25,7 +25,8 @@ import numpy as np
 
 from kernels import apsp, mm1_wait, to_numpy
 from kernels.paths import loads_by_state, path_sums_by_state
-from kernels.spill import _scatter_add, assign_nearest_first, region_order
+from kernels.backend import scatter_add
+from kernels.spill import assign_nearest_first, region_order
 from sim.network import NetworkArrays
 
 BITS_PER_GBIT = 1e9
@@ -225,7 +226,7 @@ def _sum_by(xp, index, values, size: int):
     """Sum of ``values`` per ``index`` (a bincount that keeps inf)."""
     out = xp.zeros(size, dtype=xp.float64)
     finite = xp.isfinite(values)
-    _scatter_add(xp, out, index, xp.where(finite, values, 0.0))
+    scatter_add(xp, out, index, xp.where(finite, values, 0.0))
     blocked = xp.zeros(size, dtype=xp.float64)
-    _scatter_add(xp, blocked, index, (~finite).astype(xp.float64))
+    scatter_add(xp, blocked, index, (~finite).astype(xp.float64))
     return xp.where(blocked > 0, xp.inf, out)

@@ -87,11 +87,6 @@ class Outages:
     def __len__(self) -> int:
         return len(self.sample)
 
-    def concat(self, other: "Outages") -> "Outages":
-        return Outages(*(np.concatenate([a, b]) for a, b in
-                         zip((self.sample, self.element, self.start_day, self.end_day),
-                             (other.sample, other.element, other.start_day, other.end_day))))
-
 
 def lognormal_sigma(median: float, p90: float) -> float:
     """Sigma of a lognormal with the given median and 90th percentile."""

@@ -1,8 +1,6 @@
 """Supply: capex -> MW, lead time, openings, allocation policies, monotone capacity."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
