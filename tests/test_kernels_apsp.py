@@ -17,6 +17,27 @@ def _random_graphs(seed, batch=4, n=9, density=0.3, symmetric=True, dtype=np.flo
     return w.astype(dtype)
 
 
+def _walk_lengths(w, dist, next_hop):
+    """Length of the walk along next hops for every reachable pair (asserts that it reaches j)."""
+    batch, n, _ = w.shape
+    lengths = np.zeros(dist.shape)
+    for b in range(batch):
+        for i in range(n):
+            for j in range(n):
+                if np.isinf(dist[b, i, j]):
+                    assert next_hop[b, i, j] == -1
+                    continue
+                node = i
+                for _ in range(n):
+                    if node == j:
+                        break
+                    nxt = next_hop[b, node, j]
+                    lengths[b, i, j] += w[b, node, nxt]
+                    node = nxt
+                assert node == j
+    return lengths
+
+
 def _scipy(w):
     return np.stack([floyd_warshall(np.where(np.isinf(g), 0, g), directed=True) for g in w])
 
@@ -38,21 +59,48 @@ def test_triangle_inequality_and_next_hop_paths(seed):
     w = _random_graphs(seed, symmetric=False)
     dist, next_hop = apsp(w)
     assert np.all(dist[:, :, None, :] <= dist[:, :, :, None] + dist[:, None, :, :] + 1e-9)
-    batch, n, _ = w.shape
-    for b in range(batch):
-        for i in range(n):
-            assert next_hop[b, i, i] == i
-            for j in range(n):
-                if np.isinf(dist[b, i, j]):
-                    assert next_hop[b, i, j] == -1
-                    continue
-                node, length = i, 0.0
-                for _ in range(n):
-                    if node == j:
-                        break
-                    nxt = next_hop[b, node, j]
-                    length, node = length + w[b, node, nxt], nxt
-                assert node == j and length == pytest.approx(dist[b, i, j], rel=1e-12)
+    n = w.shape[-1]
+    assert np.all(next_hop[:, np.arange(n), np.arange(n)] == np.arange(n))
+    reachable = np.isfinite(dist)
+    np.testing.assert_allclose(_walk_lengths(w, dist, next_hop)[reachable], dist[reachable], rtol=1e-12)
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(0, 2**31))
+def test_wide_graphs_use_wide_keys_and_stay_exact(seed):
+    """n >= 64 packs next hops into uint64 keys: float32 distances agree with scipy to float32 precision."""
+    w = _random_graphs(seed, batch=2, n=70, density=0.08, dtype=np.float32)
+    dist, next_hop = apsp(w)
+    np.testing.assert_allclose(dist, _scipy(w.astype(np.float64)), rtol=1e-6)
+    reachable = np.isfinite(dist)
+    walked = _walk_lengths(w.astype(np.float64), dist, next_hop)
+    np.testing.assert_allclose(walked[reachable], dist[reachable], rtol=1e-5)
+
+
+def test_zero_weight_arcs_still_give_walks_that_end():
+    w = np.full((1, 4, 4), np.inf)
+    for a, b in ((0, 1), (1, 2), (2, 3)):
+        w[0, a, b] = w[0, b, a] = 0.0
+    dist, next_hop = apsp(w)
+    assert np.all(dist < 1e-9)
+    _walk_lengths(w, dist, next_hop)  # every walk reaches its end
+
+
+def test_ties_go_to_the_lowest_next_hop():
+    """A square 0-1-3, 0-2-3 with equal sides: both routes 0 -> 3 tie; node 1 wins, on any batch slot."""
+    w = np.full((3, 4, 4), np.inf, dtype=np.float32)
+    for a, b in ((0, 1), (1, 3), (0, 2), (2, 3)):
+        w[:, a, b] = w[:, b, a] = 2.5
+    _, next_hop = apsp(w)
+    assert np.all(next_hop[:, 0, 3] == 1) and np.all(next_hop[:, 3, 0] == 1)
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.nan])
+def test_refuses_negative_or_nan_weights(bad):
+    w = np.full((3, 3), 1.0)
+    w[0, 1] = bad
+    with pytest.raises(ValueError, match="negative or NaN"):
+        apsp(w)
 
 
 @settings(max_examples=50, deadline=None)
