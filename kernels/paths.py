@@ -10,7 +10,7 @@ Pure array code: NumPy or CuPy (not yet run on a GPU; on CuPy the compaction syn
 """
 from __future__ import annotations
 
-from kernels.backend import xp_of
+from kernels.backend import scatter_add, xp_of
 
 
 def _walk(xp, next_hop, arc_index, state, s, d, n_hops: int):
@@ -39,11 +39,14 @@ def loads_by_state(b, s, d, carried, state, next_hop, arc_index, n_arcs: int, ba
     state = xp.asarray(state)
     keep = (s != d) & (carried != 0)
     b, s, d, carried = b[keep], s[keep], d[keep], carried[keep].astype(xp.float64)
-    loads = xp.zeros(batch * n_arcs, dtype=xp.float64)
+    slots, flows = [], []  # every hop of every walker, summed once at the end (not per hop)
     for walker, arc in _walk(xp, next_hop, arc_index, state[b], s, d, max(n - 1, 0)):
         ok = arc >= 0
-        loads += xp.bincount(b[walker[ok]] * n_arcs + arc[ok], weights=carried[walker[ok]],
-                             minlength=batch * n_arcs)
+        slots.append(b[walker[ok]] * n_arcs + arc[ok])
+        flows.append(carried[walker[ok]])
+    loads = xp.zeros(batch * n_arcs, dtype=xp.float64)
+    if slots:
+        scatter_add(xp, loads, xp.concatenate(slots), xp.concatenate(flows))
     return loads.reshape(batch, n_arcs)
 
 
@@ -58,3 +61,24 @@ def path_sums_by_state(arc_values, state, next_hop, arc_index, b, s, d):
     for walker, arc in _walk(xp, next_hop, arc_index, state[b], s, d, max(n - 1, 0)):
         total[walker] += xp.where(arc >= 0, arc_values[b[walker], xp.maximum(arc, 0)], 0.0)
     return xp.where(unreachable, xp.inf, total)
+
+
+def paths_differ(next_hop, reference):
+    """``[G, n, n]`` bool: does the path i -> j under ``next_hop[g]`` differ from the one under
+    ``reference`` ``[n, n]``?
+
+    It does exactly when some node on the reference path (before j) has another next hop toward j.
+    Pointer doubling along the reference paths checks a path of h hops in log2(h) steps. Used to move
+    only the traffic whose route a failure changed, instead of routing everything again.
+    """
+    xp = xp_of(next_hop, reference)
+    n = reference.shape[-1]
+    cols = xp.arange(n)[None, :]
+    jump = xp.where(reference >= 0, reference, cols)  # unreachable: jump straight to j (the end)
+    differ = next_hop != reference[None]
+    for _ in range(max(n - 1, 1).bit_length()):  # host-known bound: 2**steps >= n - 1 hops
+        if bool((jump == cols).all()):  # every walk has reached its end
+            break
+        differ = differ | differ[:, jump, cols]
+        jump = jump[jump, cols]
+    return differ

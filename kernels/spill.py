@@ -62,35 +62,53 @@ def assign_nearest_first(demand, capacity, rtt_state, order_state, state,
     B, M = demand.shape
     N = capacity.shape[1]
     state = xp.asarray(state)
-    sorted_rtt = xp.take_along_axis(rtt_state, order_state, axis=2)  # [U, M, N], per state only
+    order_flat = order_state.reshape(-1)
+    sorted_rtt = xp.take_along_axis(rtt_state, order_state, axis=2).reshape(-1)  # [U*M*N], per state only
     demand = xp.asarray(demand, dtype=xp.float64)
-    b, m = xp.nonzero(demand > 0)  # the active (element, market) pairs
-    left = demand[b, m]
-    rem_c = xp.array(capacity, dtype=xp.float64).reshape(-1)
-    unmet = xp.zeros(B * M, dtype=xp.float64)
-    parts = []
+    b0, m0 = xp.nonzero(demand > 0)  # the (element, market) pairs that ask for anything
+    want = demand[b0, m0]
+    # Per active pair: its id, demand left, element, and where its row of orders starts (flat).
+    pair, left, b, row = xp.arange(want.size), want.copy(), b0, (state[b0] * M + m0) * N
+    rem_c = xp.array(capacity, dtype=xp.float64).reshape(-1)  # [B*N] capacity left
+    room = rem_c.reshape(B, N).sum(axis=1)  # [B] capacity left per element
+    grants = []
     for r in range(min(N, max_rounds or N)):  # host-known bound
-        st = state[b]
-        region = order_state[st, m, r]  # each pair's r-th nearest region
-        rtt = sorted_rtt[st, m, r]
-        request = xp.where(rtt < xp.inf, left, 0.0)
+        region = order_flat[row + r]  # each pair's r-th nearest region
         slot = b * N + region
-        asked = xp.zeros(B * N, dtype=xp.float64)
-        scatter_add(xp, asked, slot, request)
-        share = xp.where(asked > 0, xp.minimum(1.0, rem_c / xp.where(asked > 0, asked, 1.0)), 0.0)
-        grant = request * share[slot]
-        given = grant > 0
-        parts.append((b[given], m[given], region[given], rtt[given], grant[given]))
-        left = left - grant
-        rem_c = xp.maximum(rem_c - asked * share, 0.0)  # rounding: never negative capacity
-        room = rem_c.reshape(B, N).sum(axis=1) > 1e-9
-        going = (left > 1e-9) & room[b]
-        scatter_add(xp, unmet, (b * M + m)[~going], left[~going])  # nothing more for these pairs
-        b, m, left = b[going], m[going], left[going]
-        if b.size == 0:  # one host sync per round
+        # Only pairs whose r-th region is reachable and not yet full can get anything this round.
+        useful = xp.nonzero((rem_c[slot] > 0) & (sorted_rtt[row + r] < xp.inf))[0]
+        ub, uslot, request = b[useful], slot[useful], left[useful]
+        # requests per (element, region): dense over the elements asking this round only (ub is sorted)
+        first = xp.concatenate([xp.ones(min(1, ub.size), dtype=bool), ub[1:] != ub[:-1]])
+        local = xp.cumsum(first) - 1
+        active = ub[first]
+        local_slot = local * N + region[useful]
+        asked = xp.zeros(active.size * N, dtype=xp.float64)
+        scatter_add(xp, asked, local_slot, request)
+        asked = asked[local_slot]
+        have = rem_c[uslot]
+        share = xp.minimum(1.0, have / asked)  # asked >= request > 1e-9 here
+        grant = request * share
+        rem_c[uslot] = xp.maximum(have - asked * share, 0.0)  # pairs sharing a slot write the same value
+        taken = xp.zeros(active.size, dtype=xp.float64)
+        scatter_add(xp, taken, local, grant)
+        room[active] -= taken
+        grants.append((pair[useful], grant, xp.full(grant.size, r, dtype=xp.int32)))
+        left[useful] -= grant
+        going = (left > 1e-9) & (room[b] > 1e-9)
+        pair, left, b, row = pair[going], left[going], b[going], row[going]
+        if pair.size == 0:  # one host sync per round
             break
-    scatter_add(xp, unmet, b * M + m, left)  # rounds exhausted: what is left found no region
-    element, market, region, rtt, mw = (xp.concatenate(p) for p in zip(*parts)) if parts else \
-        (xp.zeros(0, dtype=int),) * 3 + (xp.zeros(0),) * 2
+    if grants:
+        pair, mw, rank = (xp.concatenate(g) for g in zip(*grants))
+    else:
+        pair, mw, rank = xp.zeros(0, dtype=int), xp.zeros(0), xp.zeros(0, dtype=xp.int32)
+    element, market = b0[pair], m0[pair]
+    at = (state[element] * M + market) * N + rank
+    region, rtt = order_flat[at], sorted_rtt[at]
+    served = xp.zeros(want.size, dtype=xp.float64)
+    scatter_add(xp, served, pair, mw)
+    unmet = xp.zeros(B * M, dtype=xp.float64)
+    unmet[b0 * M + m0] = want - served  # what no round could place
     unmet = unmet.reshape(B, M)
     return Spill(element, market, region, rtt, mw, demand - unmet, unmet)

@@ -237,12 +237,14 @@ class RunState:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        n_bits = engine.network.n_bits
-        self.down = np.zeros((engine.samples, n_bits), dtype=np.int16)
-        self.key: list[bytes] = [_pack(np.zeros(n_bits, bool))] * engine.samples
-        self.zero_key = self.key[0]
-        self.since = np.zeros(engine.samples)
-        self.segments: list[tuple[int, bytes, float, float]] = []
+        S = engine.samples
+        # Per-event work is plain Python on ints (numpy scalar indexing costs more than the logic):
+        # how many outages hold each element down, the state as a bit mask, when it began.
+        self.count: list[dict[int, int]] = [{} for _ in range(S)]
+        self.key: list[int] = [0] * S
+        self.since: list[float] = [0.0] * S
+        self.down_samples: set[int] = set()
+        self.segments: list[tuple[int, int, float, float]] = []
         self.log = MonthLog()
         C, S = len(engine.curves), engine.samples
         n = len(engine.world.regions)
@@ -258,22 +260,30 @@ class RunState:
     def change(self, day: float, sample: int, bit: int, delta: int) -> None:
         samples = range(self.engine.samples) if sample < 0 else (sample,)
         for s in samples:
-            before = self.down[s, bit] > 0
-            self.down[s, bit] += delta
-            if (self.down[s, bit] > 0) != before:
+            counts = self.count[s]
+            now = counts.get(bit, 0) + delta
+            if now:
+                counts[bit] = now
+            else:
+                del counts[bit]
+            if (now > 0) != (now - delta > 0):  # the element went down or came back
                 self._close(s, day)
-                self.key[s] = _pack(self.down[s] > 0)
+                self.key[s] ^= 1 << bit
+                if self.key[s]:
+                    self.down_samples.add(s)
+                else:
+                    self.down_samples.discard(s)
 
     def _close(self, s: int, day: float) -> None:
-        if self.key[s] != self.zero_key and day > self.since[s]:
+        if self.key[s] and day > self.since[s]:
             self.segments.append((s, self.key[s], self.since[s], day))
         self.since[s] = day
 
     # --------------------------------------------------------- month ends
     def close_month(self, t: int, day: float) -> None:
-        for s in np.flatnonzero(self.down.any(axis=1)):
-            self._close(int(s), day)
-        self.since[:] = day
+        for s in self.down_samples:
+            self._close(s, day)
+        self.since = [day] * self.engine.samples
         segments, self.segments = self.segments, []
         self._evaluate_month(t, segments)
         if self.engine.scenario.analysis.n_minus_1 and t in self.engine.n_minus_1_months():
@@ -286,19 +296,27 @@ class RunState:
         S, C = eng.samples, len(eng.curves)
         base_bits = np.zeros(eng.network.n_bits, bool)
         base_bits[eng.network.n_links:] = eng.open_month > t
-        keys = [_pack(base_bits)] + [_pack(base_bits | _unpack(k, eng.network.n_bits)) for _, k, _, _ in segments]
+        base = int.from_bytes(_pack(base_bits), "little")
+        size = len(_pack(base_bits))
+        keys = [_pack(base_bits)] + [(base | k).to_bytes(size, "little") for _, k, _, _ in segments]
         fingerprints = eng.network.canonical(keys)
+        eng.network.reference = fingerprints[0]
         # A segment whose state routes exactly like the intact network is the intact network.
         changed = [i for i, f in enumerate(fingerprints[1:]) if f != fingerprints[0]]
         seg_sample = np.array([segments[i][0] for i in changed], dtype=np.int64)
         seg_weight = np.array([(segments[i][3] - segments[i][2]) / days for i in changed])
         unique, state_of = _unique_keys([fingerprints[0]] + [fingerprints[i + 1] for i in changed])
+        # One element per (sample, state), sorted by sample: a sample back in a state it already had
+        # this month (a second cut healed first) adds its time to the same element.
+        pairs, inverse = np.unique(seg_sample * len(unique) + state_of[1:], return_inverse=True)
+        seg_weight = np.bincount(inverse.ravel(), weights=seg_weight, minlength=len(pairs))
+        seg_sample, seg_state = pairs // len(unique), pairs % len(unique)
         sample_ids = np.concatenate([np.arange(S), seg_sample])
-        metrics = evaluate_states(eng, unique, t, sample_ids, np.concatenate([np.zeros(S, int), state_of[1:]]))
+        metrics = evaluate_states(eng, unique, t, sample_ids, np.concatenate([np.zeros(S, int), seg_state]))
         base_w = 1.0 - np.bincount(seg_sample, weights=seg_weight, minlength=S)
         weights = np.concatenate([np.clip(base_w, 0.0, 1.0), seg_weight])
-        monthly = {name: _time_average(getattr(metrics, name), sample_ids, weights, C, S)
-                   for name in Metrics.FIELDS}
+        average = TimeAverage(sample_ids, weights, S)
+        monthly = {name: average(getattr(metrics, name)) for name in Metrics.FIELDS}
         self._record(t, monthly)
 
     def _record(self, t: int, mon: dict[str, np.ndarray]) -> None:
@@ -369,39 +387,52 @@ def evaluate_chunks(eng: Engine, states, t: int, sample_ids: np.ndarray, state_i
         ids, st = sample_ids[lo: lo + chunk], state_ids[lo: lo + chunk]
         demand = xp.asarray(eng.paths.market_at(t, ids).reshape(C * len(ids), m))
         cap = eng.capacity_mw[:, t, :][:, None, :] * region_up[st][None]
-        batch = Batch(np.tile(st, C), demand, xp.asarray(cap.reshape(C * len(ids), n)))
+        batch = Batch(np.tile(st, C), demand, xp.asarray(cap.reshape(C * len(ids), n)),
+                      np.repeat(_capacity_classes(eng, t), len(ids)))
         metrics = net.evaluate(states, batch)
         outs.append({k: kernels.to_numpy(getattr(metrics, k)).reshape(C, len(ids), -1) for k in Metrics.FIELDS})
     return Metrics(**{k: np.concatenate([o[k] for o in outs], axis=1) for k in Metrics.FIELDS})
+
+
+def _capacity_classes(eng: Engine, t: int) -> np.ndarray:
+    """Per curve: the first curve with the same capacity in month t (curves often share a build plan)."""
+    caps = eng.capacity_mw[:, t, :]
+    return np.array([next(k for k in range(c + 1) if np.array_equal(caps[k], caps[c])) for c in range(len(caps))])
 
 
 def to_host_bool(a) -> np.ndarray:
     return kernels.to_numpy(a).astype(bool)
 
 
-def _time_average(values: np.ndarray, sample_ids: np.ndarray, weights: np.ndarray, C: int, S: int) -> np.ndarray:
-    """Sum of weight x value per sample: [C, E, K] -> [C, S, K]; inf stays inf (an overload).
+class TimeAverage:
+    """Sum of weight x value per sample, ``[C, E, K] -> [C, S, K]``; inf stays inf (an overload).
 
     Elements 0..S-1 are the samples on the intact network; the rest are failure segments, summed per
-    sample with one sort and ``reduceat`` (not ``add.at``, which is slow).
+    sample with one sort (made once per month, shared by every metric) and ``reduceat`` (not
+    ``add.at``, which is slow).
     """
-    weighted = np.where(weights[None, :, None] > 0, values, 0.0) * weights[None, :, None]
-    out = weighted[:, :S].copy()
-    if len(sample_ids) > S:
+
+    def __init__(self, sample_ids: np.ndarray, weights: np.ndarray, S: int):
+        self.S, self.weights = S, weights
         seg_ids = sample_ids[S:]
-        order = np.argsort(seg_ids, kind="stable")
-        ids = seg_ids[order]
-        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-        out[:, ids[starts]] += np.add.reduceat(weighted[:, S:][:, order], starts, axis=1)
-    return np.nan_to_num(out, nan=np.inf)
+        self.order = None if np.all(seg_ids[1:] >= seg_ids[:-1]) else np.argsort(seg_ids, kind="stable")
+        ids = seg_ids if self.order is None else seg_ids[self.order]
+        self.starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else ids
+        self.targets = ids[self.starts] if len(ids) else ids
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        S, w = self.S, self.weights[None, :, None]
+        weighted = np.where(w > 0, values, 0.0) * w
+        out = weighted[:, :S].copy()
+        if len(self.targets):
+            segments = weighted[:, S:] if self.order is None else weighted[:, S:][:, self.order]
+            out[:, self.targets] += np.add.reduceat(segments, self.starts, axis=1)
+        return np.nan_to_num(out, nan=np.inf)
 
 
 def _pack(bits: np.ndarray) -> bytes:
-    return np.packbits(bits).tobytes()
-
-
-def _unpack(key: bytes, n_bits: int) -> np.ndarray:
-    return np.unpackbits(np.frombuffer(key, np.uint8))[:n_bits].astype(bool)
+    """A state key: bit i of the mask is bit i % 8 of byte i // 8 (the bytes of a little-endian int)."""
+    return np.packbits(bits, bitorder="little").tobytes()
 
 
 def _unique_keys(keys: list[bytes]) -> tuple[list[bytes], np.ndarray]:
@@ -422,6 +453,7 @@ def n_minus_1(eng: Engine, t: int) -> list[dict]:
         bits[b] = True
         keys.append(_pack(bits))
     fingerprints = net.canonical(keys)
+    net.reference = fingerprints[0]
     unique, state_of = _unique_keys(fingerprints)
     host = _n_minus_1_metrics(eng, t, unique, state_of)
     arrays = eng.world.arrays
@@ -459,7 +491,7 @@ def _n_minus_1_metrics(eng: Engine, t: int, unique: list[bytes], state_of: np.nd
         up = to_host_bool(states.region_up)[state_of[rows] - lo]  # [u, N]
         cap = eng.capacity_mw[:, t, :][:, None, :] * up[None]  # [C, u, N]
         batch = Batch(np.tile(state_of[rows] - lo, C), eng.xp.asarray(np.repeat(demand, len(rows), axis=0)),
-                      eng.xp.asarray(cap.reshape(C * len(rows), -1)))
+                      eng.xp.asarray(cap.reshape(C * len(rows), -1)), np.repeat(_capacity_classes(eng, t), len(rows)))
         met = net.evaluate(states, batch)
         for name in Metrics.FIELDS:
             values = kernels.to_numpy(getattr(met, name)).reshape(C, len(rows), -1)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels import apsp, mm1_wait, to_numpy
-from kernels.paths import loads_by_state, path_sums_by_state
+from kernels.paths import loads_by_state, path_sums_by_state, paths_differ
 from kernels.backend import scatter_add
 from kernels.spill import assign_nearest_first, region_order
 from sim.network import NetworkArrays
@@ -41,6 +41,9 @@ class Batch:
     state: np.ndarray  # [B] int, index into the stacked state arrays
     demand_mw: object  # [B, M] (xp)
     capacity_mw: object  # [B, N] (xp), already zero for regions out of service
+    # [B] int or None: elements with the same state and the same group have the same capacity (e.g.
+    # the curve), which lets east-west traffic be grouped without comparing capacity rows
+    capacity_group: np.ndarray | None = None
 
 
 @dataclass
@@ -88,6 +91,10 @@ class Network:
         self._canon: dict[bytes, bytes] = {}  # state key -> fingerprint (a hash)
         self._small: OrderedDict[bytes, tuple] = OrderedDict()  # fingerprint -> state arrays, LRU
         self._key_of: dict[bytes, bytes] = {}  # fingerprint -> a key that produces it (to recompute)
+        # Fingerprint of the state most elements route by (the month's intact network): east-west
+        # traffic is routed on it once and only moved where another state's paths differ. None: route
+        # every state in full.
+        self.reference: bytes | None = None
         self.cache_states = max(16, int(cache_bytes // self.state_bytes))
         # shortest paths of a chunk of states hold ~6 float64 [n, n] temporaries each
         self.compute_states = int(max(1, min(COMPUTE_CHUNK, self.cache_states // 2,
@@ -137,7 +144,8 @@ class Network:
 
     def _compute(self, keys: list[bytes]) -> list[tuple[bytes, tuple]]:
         xp, a = self.xp, self.arrays
-        bits = np.unpackbits(np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), -1), axis=1)
+        bits = np.unpackbits(np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), -1), axis=1,
+                             bitorder="little")
         bits = bits[:, : self.n_bits].astype(bool)
         region_down = bits[:, self.n_links:]
         link_out = bits[:, : self.n_links] | region_down[:, a.edge_u] | region_down[:, a.edge_v]
@@ -205,21 +213,63 @@ class Network:
 
     def _east_west_loads(self, states: States, batch: Batch):
         """East-west traffic depends only on (capacity, state): route it once per distinct pair
-        (curves with the same build plan share it), then gather."""
+        (curves with the same build plan share it), then gather.
+
+        With a reference state set (the month's intact network), each distinct capacity is routed on
+        the reference once, and each (capacity, state) group only moves the pairs whose path the
+        state changes (:func:`kernels.paths.paths_differ`): a cut moves a few percent of the pairs.
+        """
         xp = self.xp
         capacity = to_numpy(batch.capacity_mw)
-        key = np.concatenate([np.asarray(batch.state, dtype=np.float64)[:, None], capacity], axis=1)
-        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        if batch.capacity_group is not None:
+            key = np.asarray(batch.state, dtype=np.int64) * (int(np.max(batch.capacity_group)) + 1) \
+                + batch.capacity_group
+            _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        else:
+            key = np.concatenate([np.asarray(batch.state, dtype=np.float64)[:, None], capacity], axis=1)
+            _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
         group_state = np.asarray(batch.state)[first]
-        group_loads = xp.zeros((len(first), 2 * self.n_links), dtype=xp.float64)
-        step = max(1, WALKERS_PER_CALL // (self.n_regions ** 2))  # bound the walkers held at once
-        for lo in range(0, len(first), step):
-            flows = self.east_west(xp.asarray(capacity[first[lo: lo + step]]))  # [g, n, n]
+        group_capacity = capacity[first]
+        if self.reference is None:
+            loads = self._route_east_west(group_capacity, group_state, states.next_hop)
+        else:
+            reference = self.states([self.reference]).next_hop  # [1, n, n]
+            caps, cap_of = np.unique(group_capacity, axis=0, return_inverse=True)
+            loads = self._route_east_west(caps, np.zeros(len(caps), dtype=np.int64), reference)
+            loads = loads[xp.asarray(cap_of.ravel())]
+            loads += self._reroute_east_west(group_capacity, group_state, states.next_hop, reference)
+            loads = xp.maximum(loads, 0.0)  # flows moved off an arc leave rounding residue, not load
+        return loads[xp.asarray(inverse.ravel())]
+
+    def _group_step(self) -> int:
+        return max(1, WALKERS_PER_CALL // (self.n_regions ** 2))  # bound the walkers held at once
+
+    def _route_east_west(self, capacity: np.ndarray, state: np.ndarray, next_hop):
+        """Loads [G, arcs] of every pair's gravity flow for capacity row g, routed by next_hop[state[g]]."""
+        xp, arcs, step = self.xp, 2 * self.n_links, self._group_step()
+        loads = xp.zeros((len(capacity), arcs), dtype=xp.float64)
+        for lo in range(0, len(capacity), step):
+            flows = self.east_west(xp.asarray(capacity[lo: lo + step]))  # [g, n, n]
             g, s, d = xp.nonzero(flows)
-            group_loads[lo: lo + step] = loads_by_state(g, s, d, flows[g, s, d], xp.asarray(group_state[lo: lo + step]),
-                                                        states.next_hop, self.arrays.arc_index, 2 * self.n_links,
-                                                        flows.shape[0])
-        return group_loads[xp.asarray(inverse.ravel())]
+            loads[lo: lo + step] = loads_by_state(g, s, d, flows[g, s, d], xp.asarray(state[lo: lo + step]),
+                                                  next_hop, self.arrays.arc_index, arcs, flows.shape[0])
+        return loads
+
+    def _reroute_east_west(self, capacity: np.ndarray, state: np.ndarray, next_hop, reference):
+        """Per group: the flow of every pair whose path differs from the reference's, added along its
+        own path and taken off the reference path ([G, arcs])."""
+        xp, arcs, step = self.xp, 2 * self.n_links, self._group_step()
+        out = xp.zeros((len(capacity), arcs), dtype=xp.float64)
+        for lo in range(0, len(capacity), step):
+            st = xp.asarray(state[lo: lo + step])
+            g, s, d = xp.nonzero(paths_differ(next_hop[st], reference[0]) & ~xp.eye(self.n_regions, dtype=bool))
+            if g.size == 0:
+                continue
+            flows = self.east_west(xp.asarray(capacity[lo: lo + step]))[g, s, d]
+            out[lo: lo + step] += loads_by_state(g, s, d, flows, st, next_hop, self.arrays.arc_index, arcs, len(st))
+            out[lo: lo + step] -= loads_by_state(g, s, d, flows, xp.zeros(len(st), dtype=xp.int64), reference,
+                                                 self.arrays.arc_index, arcs, len(st))
+        return out
 
 
 def _sum_by(xp, index, values, size: int):
