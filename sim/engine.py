@@ -16,9 +16,12 @@ How a run works (DESIGN §10):
 """
 from __future__ import annotations
 
+import os
 import platform
 import sys
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +43,7 @@ from sim.world import World, build_world
 QUANTILES = (0.1, 0.5, 0.9)
 QUANTILE_NAMES = ("p10", "p50", "p90")
 FAILURE_STREAM = 0x6661696C  # "fail": spawn key of the failure draws, independent of demand
+MAX_THREADS = 4  # months evaluated at once on NumPy (one per core, at most this many)
 
 
 @dataclass
@@ -85,6 +89,10 @@ class Engine:
                  max_memory_gb: float | None = None):
         self.scenario, self.samples, self.seed, self.xp = scenario, samples, seed, xp
         self.progress = progress
+        # months evaluated side by side: NumPy releases the GIL in most of an evaluation, so each core
+        # takes a month; on CuPy the GPU is the parallel part and one month thread still overlaps the
+        # calendar
+        self.threads = min(os.cpu_count() or 1, MAX_THREADS) if xp is np else 1
         self.max_memory_gb = max_memory_gb or scenario.analysis.max_memory_gb
         self.world: World = build_world(scenario)
         self.months = month_range(scenario.horizon.start, scenario.horizon.end)
@@ -204,14 +212,19 @@ class Engine:
         bar = tqdm(total=len(self.months), unit="month", disable=self._bar_disabled(), file=sys.stderr,
                    desc=f"{self.scenario.name} ({self.samples} samples)")
         state.on_month = lambda: bar.update(1)
+        state.month_worker = ThreadPoolExecutor(self.threads, thread_name_prefix="infrasim-month")
         try:
             # Many small matrix products: one BLAS thread each is faster than a contended pool.
             with threadpool_limits(limits=1, user_api="blas"):
                 env.run(until=done)
+                state.wait_for_months()
         except KeyboardInterrupt:
             state.interrupted = True
+            state.stop_months()
         finally:
             bar.close()
+            if state.month_worker is not None:
+                state.month_worker.shutdown(cancel_futures=True)
         return state
 
     def _bar_disabled(self) -> bool | None:
@@ -254,6 +267,8 @@ class RunState:
         self.last_month: dict[str, np.ndarray] = {}
         self.interrupted = False
         self.on_month = lambda: None
+        self.month_worker: ThreadPoolExecutor | None = None  # set by Engine.run
+        self.pending: deque[Future] = deque()  # months handed to the month thread, in order
         self.n_minus_1_rows: list[dict] = []
 
     # --------------------------------------------------------- failure events (O(1) each)
@@ -281,26 +296,65 @@ class RunState:
 
     # --------------------------------------------------------- month ends
     def close_month(self, t: int, day: float) -> None:
+        """Close the month's segments and hand its evaluation to a month thread. The calendar goes on
+        replaying the next months' failures while up to ``engine.threads`` months are evaluated side by
+        side; finished months are recorded strictly in order, on this thread."""
         for s in self.down_samples:
             self._close(s, day)
         self.since = [day] * self.engine.samples
         segments, self.segments = self.segments, []
-        self._evaluate_month(t, segments)
-        if self.engine.scenario.analysis.n_minus_1 and t in self.engine.n_minus_1_months():
-            self.n_minus_1_rows += n_minus_1(self.engine, t)
+        if self.month_worker is None:
+            self._record_month(*self._month(t, segments))
+            return
+        self.pending.append(self.month_worker.submit(self._month, t, segments))
+        while len(self.pending) > self.engine.threads or (self.pending and self.pending[0].done()):
+            self._record_next()
+
+    def _month(self, t: int, segments: list) -> tuple[int, dict[str, np.ndarray], list[dict]]:
+        """Everything about month t that does not depend on other months (runs on a month thread)."""
+        monthly = self._evaluate_month(t, segments)
+        rows = n_minus_1(self.engine, t) if self.engine.scenario.analysis.n_minus_1 and \
+            t in self.engine.n_minus_1_months() else []
+        return t, monthly, rows
+
+    def _record_month(self, t: int, monthly: dict[str, np.ndarray], rows: list[dict]) -> None:
+        self._record(t, monthly)
+        self.n_minus_1_rows += rows
         self.on_month()
 
-    def _evaluate_month(self, t: int, segments: list) -> None:
+    def _record_next(self) -> None:
+        """Record the oldest month in flight (waiting for it); a month that failed stays at the head."""
+        result = self.pending[0].result()  # raises what the month raised
+        self.pending.popleft()
+        self._record_month(*result)
+
+    def wait_for_months(self) -> None:
+        while self.pending:
+            self._record_next()
+
+    def stop_months(self) -> None:
+        """After Ctrl-C: drop months not started; months already being evaluated finish and are kept,
+        in order, up to the first one that did not finish."""
+        for job in self.pending:
+            job.cancel()
+        try:
+            while self.pending and not self.pending[0].cancelled():
+                self._record_next()
+        except KeyboardInterrupt:
+            pass
+        self.pending.clear()
+
+    def _evaluate_month(self, t: int, segments: list) -> dict[str, np.ndarray]:
+        """Time-averaged metrics of month t per (curve, sample): [C, S, K] arrays (any thread)."""
         eng = self.engine
         days = eng.month_start_day[t + 1] - eng.month_start_day[t]
-        S, C = eng.samples, len(eng.curves)
+        S = eng.samples
         base_bits = np.zeros(eng.network.n_bits, bool)
         base_bits[eng.network.n_links:] = eng.open_month > t
         base = int.from_bytes(_pack(base_bits), "little")
         size = len(_pack(base_bits))
         keys = [_pack(base_bits)] + [(base | k).to_bytes(size, "little") for _, k, _, _ in segments]
         fingerprints = eng.network.canonical(keys)
-        eng.network.reference = fingerprints[0]
         # A segment whose state routes exactly like the intact network is the intact network.
         changed = [i for i, f in enumerate(fingerprints[1:]) if f != fingerprints[0]]
         seg_sample = np.array([segments[i][0] for i in changed], dtype=np.int64)
@@ -312,12 +366,12 @@ class RunState:
         seg_weight = np.bincount(inverse.ravel(), weights=seg_weight, minlength=len(pairs))
         seg_sample, seg_state = pairs // len(unique), pairs % len(unique)
         sample_ids = np.concatenate([np.arange(S), seg_sample])
-        metrics = evaluate_states(eng, unique, t, sample_ids, np.concatenate([np.zeros(S, int), seg_state]))
+        metrics = evaluate_states(eng, unique, t, sample_ids, np.concatenate([np.zeros(S, int), seg_state]),
+                                  reference=unique[0])
         base_w = 1.0 - np.bincount(seg_sample, weights=seg_weight, minlength=S)
         weights = np.concatenate([np.clip(base_w, 0.0, 1.0), seg_weight])
         average = TimeAverage(sample_ids, weights, S)
-        monthly = {name: average(getattr(metrics, name)) for name in Metrics.FIELDS}
-        self._record(t, monthly)
+        return {name: average(getattr(metrics, name)) for name in Metrics.FIELDS}
 
     def _record(self, t: int, mon: dict[str, np.ndarray]) -> None:
         eng = self.engine
@@ -351,21 +405,22 @@ class RunState:
 
 
 def evaluate_states(eng: Engine, fingerprints: list[bytes], t: int, sample_ids: np.ndarray,
-                    state_ids: np.ndarray) -> Metrics:
+                    state_ids: np.ndarray, reference: bytes | None = None) -> Metrics:
     """Evaluate (curve x element) for elements in the given distinct states; host arrays [C, E, ...].
 
     States are taken in groups whose stacked arrays fit the cache budget, elements in chunks that fit
-    the other half of the memory budget, so peak memory is set by ``max_memory_gb``, not by the batch.
+    the other half of the memory budget (shared by the months evaluated side by side), so peak memory
+    is set by ``max_memory_gb``, not by the batch. ``reference``: see :class:`sim.evaluate.Batch`.
     """
-    per_group = max(1, eng.network.cache_states // 2)
+    per_group = max(1, eng.network.cache_states // (2 * eng.threads))
     if len(fingerprints) <= per_group:
-        return evaluate_chunks(eng, eng.network.states(fingerprints), t, sample_ids, state_ids)
+        return evaluate_chunks(eng, eng.network.states(fingerprints), t, sample_ids, state_ids, reference)
     C, E = len(eng.curves), len(sample_ids)
     out: dict[str, np.ndarray] = {}
     for lo in range(0, len(fingerprints), per_group):
         rows = np.flatnonzero((state_ids >= lo) & (state_ids < lo + per_group))
         part = evaluate_chunks(eng, eng.network.states(fingerprints[lo: lo + per_group]), t, sample_ids[rows],
-                               state_ids[rows] - lo)
+                               state_ids[rows] - lo, reference)
         for name in Metrics.FIELDS:
             values = getattr(part, name)
             if name not in out:
@@ -374,21 +429,24 @@ def evaluate_states(eng: Engine, fingerprints: list[bytes], t: int, sample_ids: 
     return Metrics(**out)
 
 
-def evaluate_chunks(eng: Engine, states, t: int, sample_ids: np.ndarray, state_ids: np.ndarray) -> Metrics:
+def evaluate_chunks(eng: Engine, states, t: int, sample_ids: np.ndarray, state_ids: np.ndarray,
+                    reference: bytes | None = None) -> Metrics:
     """Evaluate (curve x element) in chunks sized by the memory budget; host arrays [C, E, ...]."""
     xp, net = eng.xp, eng.network
     C, E = len(eng.curves), len(sample_ids)
     n, m, arcs = net.n_regions, net.n_markets, 2 * net.n_links
     per_element = 8 * (4 * m * min(n, 8) + 8 * n + 6 * arcs) + 256  # float64 temporaries of one element
-    chunk = max(1, int(eng.max_memory_gb * 2**30 * 0.5 / per_element) // C)  # the other half of the budget
+    budget = eng.max_memory_gb * 2**30 * 0.5 / eng.threads  # the other half of the budget, per month in flight
+    chunk = max(1, int(budget / per_element) // C)
     region_up = to_host_bool(states.region_up)
+    classes = _capacity_classes(eng, t)
     outs = []
     for lo in range(0, E, chunk):
         ids, st = sample_ids[lo: lo + chunk], state_ids[lo: lo + chunk]
         demand = xp.asarray(eng.paths.market_at(t, ids).reshape(C * len(ids), m))
         cap = eng.capacity_mw[:, t, :][:, None, :] * region_up[st][None]
-        batch = Batch(np.tile(st, C), demand, xp.asarray(cap.reshape(C * len(ids), n)),
-                      np.repeat(_capacity_classes(eng, t), len(ids)))
+        batch = Batch(np.tile(st, C), demand, xp.asarray(cap.reshape(C * len(ids), n)), np.repeat(classes, len(ids)),
+                      reference)
         metrics = net.evaluate(states, batch)
         outs.append({k: kernels.to_numpy(getattr(metrics, k)).reshape(C, len(ids), -1) for k in Metrics.FIELDS})
     return Metrics(**{k: np.concatenate([o[k] for o in outs], axis=1) for k in Metrics.FIELDS})
@@ -453,7 +511,6 @@ def n_minus_1(eng: Engine, t: int) -> list[dict]:
         bits[b] = True
         keys.append(_pack(bits))
     fingerprints = net.canonical(keys)
-    net.reference = fingerprints[0]
     unique, state_of = _unique_keys(fingerprints)
     host = _n_minus_1_metrics(eng, t, unique, state_of)
     arrays = eng.world.arrays
@@ -483,7 +540,7 @@ def _n_minus_1_metrics(eng: Engine, t: int, unique: list[bytes], state_of: np.nd
     """Every candidate state on each curve's P50 demand: metrics [C, U, ...] (host)."""
     net, C, U = eng.network, len(eng.curves), len(state_of)
     demand = _p50_demand(eng, t)
-    per_group = max(1, net.cache_states // 2)
+    per_group = max(1, net.cache_states // (2 * eng.threads))
     out: dict[str, np.ndarray] = {}
     for lo in range(0, len(unique), per_group):
         rows = np.flatnonzero((state_of >= lo) & (state_of < lo + per_group))
@@ -491,7 +548,8 @@ def _n_minus_1_metrics(eng: Engine, t: int, unique: list[bytes], state_of: np.nd
         up = to_host_bool(states.region_up)[state_of[rows] - lo]  # [u, N]
         cap = eng.capacity_mw[:, t, :][:, None, :] * up[None]  # [C, u, N]
         batch = Batch(np.tile(state_of[rows] - lo, C), eng.xp.asarray(np.repeat(demand, len(rows), axis=0)),
-                      eng.xp.asarray(cap.reshape(C * len(rows), -1)), np.repeat(_capacity_classes(eng, t), len(rows)))
+                      eng.xp.asarray(cap.reshape(C * len(rows), -1)), np.repeat(_capacity_classes(eng, t), len(rows)),
+                      unique[0])
         met = net.evaluate(states, batch)
         for name in Metrics.FIELDS:
             values = kernels.to_numpy(getattr(met, name)).reshape(C, len(rows), -1)

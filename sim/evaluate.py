@@ -18,6 +18,7 @@ it is late, never NaN.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -44,6 +45,10 @@ class Batch:
     # [B] int or None: elements with the same state and the same group have the same capacity (e.g.
     # the curve), which lets east-west traffic be grouped without comparing capacity rows
     capacity_group: np.ndarray | None = None
+    # Fingerprint of the state most elements route like (the month's intact network): east-west
+    # traffic is routed on it once and only moved where another state's paths differ. None: route
+    # every state in full.
+    reference: bytes | None = None
 
 
 @dataclass
@@ -91,10 +96,7 @@ class Network:
         self._canon: dict[bytes, bytes] = {}  # state key -> fingerprint (a hash)
         self._small: OrderedDict[bytes, tuple] = OrderedDict()  # fingerprint -> state arrays, LRU
         self._key_of: dict[bytes, bytes] = {}  # fingerprint -> a key that produces it (to recompute)
-        # Fingerprint of the state most elements route by (the month's intact network): east-west
-        # traffic is routed on it once and only moved where another state's paths differ. None: route
-        # every state in full.
-        self.reference: bytes | None = None
+        self._lock = threading.RLock()  # evaluations may run on several threads; the caches are shared
         self.cache_states = max(16, int(cache_bytes // self.state_bytes))
         # shortest paths of a chunk of states hold ~6 float64 [n, n] temporaries each
         self.compute_states = int(max(1, min(COMPUTE_CHUNK, self.cache_states // 2,
@@ -114,28 +116,30 @@ class Network:
     def canonical(self, keys: list[bytes]) -> list[bytes]:
         """Fingerprint of each state: states with the same shortest paths and regions in service are
         the same state (a cut link that carries no shortest path changes nothing), so they share it."""
-        missing = [k for k in dict.fromkeys(keys) if k not in self._canon]
-        for lo in range(0, len(missing), self.compute_states):
-            part = missing[lo: lo + self.compute_states]
-            for key, (fingerprint, small) in zip(part, self._compute(part)):
-                self._canon[key] = fingerprint
-                self._key_of.setdefault(fingerprint, key)
-                self._remember(fingerprint, small)
-        return [self._canon[k] for k in keys]
+        with self._lock:
+            missing = [k for k in dict.fromkeys(keys) if k not in self._canon]
+            for lo in range(0, len(missing), self.compute_states):
+                part = missing[lo: lo + self.compute_states]
+                for key, (fingerprint, small) in zip(part, self._compute(part)):
+                    self._canon[key] = fingerprint
+                    self._key_of.setdefault(fingerprint, key)
+                    self._remember(fingerprint, small)
+            return [self._canon[k] for k in keys]
 
     def states(self, fingerprints: list[bytes]) -> States:
         """Stack the topology arrays of distinct states (fingerprints from :meth:`canonical`)."""
-        xp = self.xp
-        evicted = [f for f in fingerprints if f not in self._small]
-        for lo in range(0, len(evicted), self.compute_states):  # recompute what the bounded cache let go
-            part = evicted[lo: lo + self.compute_states]
-            for f, (_, small) in zip(part, self._compute([self._key_of[f] for f in part])):
-                self._remember(f, small)
-        small = [self._small[f] for f in fingerprints]
-        for f in fingerprints:
-            self._small.move_to_end(f)
-        rtt, access, order, up, next_hop = (xp.stack([s[i] for s in small]) for i in range(5))
-        return States(rtt, access, up, order, next_hop)
+        with self._lock:
+            xp = self.xp
+            evicted = [f for f in fingerprints if f not in self._small]
+            for lo in range(0, len(evicted), self.compute_states):  # recompute what the bounded cache let go
+                part = evicted[lo: lo + self.compute_states]
+                for f, (_, small) in zip(part, self._compute([self._key_of[f] for f in part])):
+                    self._remember(f, small)
+            small = [self._small[f] for f in fingerprints]
+            for f in fingerprints:
+                self._small.move_to_end(f)
+            rtt, access, order, up, next_hop = (xp.stack([s[i] for s in small]) for i in range(5))
+            return States(rtt, access, up, order, next_hop)
 
     def _remember(self, fingerprint: bytes, small: tuple) -> None:
         self._small[fingerprint] = small
@@ -215,9 +219,9 @@ class Network:
         """East-west traffic depends only on (capacity, state): route it once per distinct pair
         (curves with the same build plan share it), then gather.
 
-        With a reference state set (the month's intact network), each distinct capacity is routed on
-        the reference once, and each (capacity, state) group only moves the pairs whose path the
-        state changes (:func:`kernels.paths.paths_differ`): a cut moves a few percent of the pairs.
+        With a reference state (``batch.reference``, the month's intact network), each distinct
+        capacity is routed on the reference once, and each (capacity, state) group only moves the
+        pairs whose path the state changes (:func:`kernels.paths.paths_differ`).
         """
         xp = self.xp
         capacity = to_numpy(batch.capacity_mw)
@@ -230,10 +234,10 @@ class Network:
             _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
         group_state = np.asarray(batch.state)[first]
         group_capacity = capacity[first]
-        if self.reference is None:
+        if batch.reference is None:
             loads = self._route_east_west(group_capacity, group_state, states.next_hop)
         else:
-            reference = self.states([self.reference]).next_hop  # [1, n, n]
+            reference = self.states([batch.reference]).next_hop  # [1, n, n]
             caps, cap_of = np.unique(group_capacity, axis=0, return_inverse=True)
             loads = self._route_east_west(caps, np.zeros(len(caps), dtype=np.int64), reference)
             loads = loads[xp.asarray(cap_of.ravel())]

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernels import apsp, assign_by_latency, link_loads
-from kernels.paths import loads_by_state, path_sums_by_state
+from kernels.paths import loads_by_state, path_sums_by_state, paths_differ
 from kernels.spill import assign_nearest_first, region_order
 
 
@@ -114,3 +114,24 @@ def test_path_sums_walk_the_shortest_paths(seed):
     b, s, d = (x.ravel() for x in np.meshgrid(np.arange(3), np.arange(7), np.arange(7), indexing="ij"))
     sums = path_sums_by_state(values, state, next_hop, arc, b, s, d)
     assert sums == pytest.approx(np.asarray(dist)[b, s, d], rel=1e-5)
+
+
+def _path(next_hop, i, j):
+    nodes = [i]
+    while nodes[-1] != j and next_hop[nodes[-1], j] >= 0 and len(nodes) <= len(next_hop):
+        nodes.append(int(next_hop[nodes[-1], j]))
+    return nodes if nodes[-1] == j else None
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000))
+def test_paths_differ_matches_walking_both_paths(seed):
+    weight, _, _ = random_graph(seed, n=9, states=4)
+    _, next_hop = apsp(weight)
+    differ = paths_differ(next_hop, next_hop[0])
+    n = weight.shape[-1]
+    for s in range(next_hop.shape[0]):
+        for i in range(n):
+            for j in range(n):
+                assert differ[s, i, j] == (_path(next_hop[s], i, j) != _path(next_hop[0], i, j)), (s, i, j)
+    assert not differ[0].any()
