@@ -10,6 +10,8 @@ Pure array code: NumPy or CuPy (not yet run on a GPU; on CuPy the compaction syn
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from kernels.backend import scatter_add, xp_of
 
 
@@ -30,37 +32,66 @@ def _walk(xp, next_hop, arc_index, state, s, d, n_hops: int):
         alive, state, s, d = alive[going], state[going], s[going], d[going]
 
 
+class Hops(NamedTuple):
+    """Every hop of a set of walks: walk ``walker[h]`` crosses arc ``arc[h]``; ``unreachable[k]``
+    marks walks k with no path."""
+
+    walker: object
+    arc: object
+    unreachable: object
+
+
+def walk_arcs(state, s, d, next_hop, arc_index) -> Hops:
+    """The arcs of the path s[k] -> d[k] routed by ``next_hop[state[k]]``, for every k at once.
+
+    Walk once, use the hops many times: loads are a scatter of flows over the hops, delays along a path
+    a gather and sum over the same hops.
+    """
+    xp = xp_of(next_hop)
+    n = next_hop.shape[-1]
+    state = xp.asarray(state)
+    walkers, arcs = [], []
+    for walker, arc in _walk(xp, next_hop, arc_index, state, s, d, max(n - 1, 0)):
+        ok = arc >= 0
+        walkers.append(walker[ok])
+        arcs.append(arc[ok])
+    unreachable = (next_hop.reshape(-1)[(state * n + s) * n + d] < 0) & (s != d)
+    if not walkers:
+        return Hops(xp.zeros(0, dtype=xp.int64), xp.zeros(0, dtype=xp.int64), unreachable)
+    return Hops(xp.concatenate(walkers), xp.concatenate(arcs), unreachable)
+
+
+def loads_on_hops(hops: Hops, b, carried, n_arcs: int, batch: int):
+    """Traffic per directed arc ``[batch, n_arcs]``: walk k carries ``carried[k]`` in element ``b[k]``."""
+    xp = xp_of(carried)
+    loads = xp.zeros(batch * n_arcs, dtype=xp.float64)
+    scatter_add(xp, loads, b[hops.walker] * n_arcs + hops.arc, carried[hops.walker].astype(xp.float64))
+    return loads.reshape(batch, n_arcs)
+
+
+def sums_on_hops(hops: Hops, b, arc_values):
+    """Per walk k: the sum of ``arc_values[b[k], arc]`` over its arcs; inf propagates; no path: inf."""
+    xp = xp_of(arc_values)
+    total = xp.zeros(hops.unreachable.size, dtype=xp.float64)
+    scatter_add(xp, total, hops.walker, arc_values[b[hops.walker], hops.arc])
+    return xp.where(hops.unreachable, xp.inf, total)
+
+
 def loads_by_state(b, s, d, carried, state, next_hop, arc_index, n_arcs: int, batch: int):
     """Traffic per directed arc ``[batch, n_arcs]`` of sparse OD flows: ``carried[k]`` from node
     ``s[k]`` to ``d[k]`` in element ``b[k]``, which routes by ``next_hop[state[b]]``. Flow of pairs
     with no path is dropped (conservation otherwise exact)."""
     xp = xp_of(carried, next_hop)
-    n = next_hop.shape[-1]
-    state = xp.asarray(state)
     keep = (s != d) & (carried != 0)
-    b, s, d, carried = b[keep], s[keep], d[keep], carried[keep].astype(xp.float64)
-    slots, flows = [], []  # every hop of every walker, summed once at the end (not per hop)
-    for walker, arc in _walk(xp, next_hop, arc_index, state[b], s, d, max(n - 1, 0)):
-        ok = arc >= 0
-        slots.append(b[walker[ok]] * n_arcs + arc[ok])
-        flows.append(carried[walker[ok]])
-    loads = xp.zeros(batch * n_arcs, dtype=xp.float64)
-    if slots:
-        scatter_add(xp, loads, xp.concatenate(slots), xp.concatenate(flows))
-    return loads.reshape(batch, n_arcs)
+    b, s, d, carried = b[keep], s[keep], d[keep], carried[keep]
+    return loads_on_hops(walk_arcs(xp.asarray(state)[b], s, d, next_hop, arc_index), b, carried, n_arcs, batch)
 
 
 def path_sums_by_state(arc_values, state, next_hop, arc_index, b, s, d):
     """Sum of ``arc_values[b, arc]`` along the path s -> d of element b (routing ``next_hop[state[b]]``),
     for each listed (b, s, d); inf values propagate; unreachable pairs give inf."""
     xp = xp_of(arc_values, next_hop)
-    n = next_hop.shape[-1]
-    state = xp.asarray(state)
-    total = xp.zeros(b.size, dtype=xp.float64)
-    unreachable = (next_hop.reshape(-1)[(state[b] * n + s) * n + d] < 0) & (s != d)
-    for walker, arc in _walk(xp, next_hop, arc_index, state[b], s, d, max(n - 1, 0)):
-        total[walker] += xp.where(arc >= 0, arc_values[b[walker], xp.maximum(arc, 0)], 0.0)
-    return xp.where(unreachable, xp.inf, total)
+    return sums_on_hops(walk_arcs(xp.asarray(state)[b], s, d, next_hop, arc_index), b, arc_values)
 
 
 def paths_differ(next_hop, reference):

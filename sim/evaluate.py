@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels import apsp, mm1_wait, to_numpy
-from kernels.paths import loads_by_state, path_sums_by_state, paths_differ
+from kernels.paths import loads_by_state, loads_on_hops, paths_differ, sums_on_hops, walk_arcs
 from kernels.backend import scatter_add
 from kernels.spill import assign_nearest_first, region_order
 from sim.network import NetworkArrays
@@ -195,17 +195,21 @@ class Network:
         access = states.access[state]  # [B, M]
         b, m, region, mw = spill.element, spill.market, spill.region, spill.mw
         home = xp.maximum(access[b, m], 0)
-        # user traffic flows from the serving region back to the market's access region
-        loads = loads_by_state(b, region, home, mw * self.user_gbps_per_mw, state, states.next_hop,
-                               self.arrays.arc_index, arcs, B)
-        loads += self._east_west_loads(states, batch)
-        wait_ms = 1000.0 * mm1_wait(loads * self.packets_per_gbit, self.arc_service_pps[None, :])
-        # queueing on the way there and back, for every grant served away from the access region
+        # Grants served away from their market's access region travel: user traffic flows from the
+        # serving region back to the access region, and queueing adds on the way there and back.
+        # Grants sharing (element, region, access region) share both paths: walk each path once.
         far = xp.nonzero(region != home)[0]
+        trip, trip_of = xp.unique((b[far] * n + region[far]) * n + home[far], return_inverse=True)
+        trip_of = trip_of.reshape(-1)
+        tb, serving, access_region = trip // (n * n), (trip // n) % n, trip % n
+        back = walk_arcs(state[tb], serving, access_region, states.next_hop, self.arrays.arc_index)
+        there = walk_arcs(state[tb], access_region, serving, states.next_hop, self.arrays.arc_index)
+        user_gbps = xp.zeros(trip.size, dtype=xp.float64)
+        scatter_add(xp, user_gbps, trip_of, mw[far] * self.user_gbps_per_mw)
+        loads = loads_on_hops(back, tb, user_gbps, arcs, B) + self._east_west_loads(states, batch)
+        wait_ms = 1000.0 * mm1_wait(loads * self.packets_per_gbit, self.arc_service_pps[None, :])
         queue = xp.zeros(mw.shape, dtype=xp.float64)
-        for src, dst in ((home, region), (region, home)):
-            queue[far] += path_sums_by_state(wait_ms, state, states.next_hop, self.arrays.arc_index,
-                                             b[far], src[far], dst[far])
+        queue[far] = (sums_on_hops(there, tb, wait_ms) + sums_on_hops(back, tb, wait_ms))[trip_of]
         rtt = spill.rtt + queue
         per_market = lambda values: _sum_by(xp, b * m_count + m, values, B * m_count).reshape(B, m_count)
         within = per_market(mw * (rtt <= self.slo_ms))
