@@ -233,10 +233,10 @@ class Engine:
     def _failures(self, env: simpy.Environment, state: "RunState"):
         """Replay every failure and repair at its time (the timeline is sorted)."""
         tl = self.timeline
-        for k in range(len(tl.day)):
-            if tl.day[k] > env.now:
-                yield env.timeout(tl.day[k] - env.now)
-            state.change(env.now, int(tl.sample[k]), int(tl.bit[k]), int(tl.delta[k]))
+        for day, sample, bit, delta in zip(tl.day.tolist(), tl.sample.tolist(), tl.bit.tolist(), tl.delta.tolist()):
+            if day > env.now:
+                yield env.timeout(day - env.now)
+            state.change(env.now, sample, bit, delta)
 
     def _months(self, env: simpy.Environment, state: "RunState"):
         """End each month: close its segments and evaluate it."""
@@ -477,15 +477,19 @@ class TimeAverage:
         ids = seg_ids if self.order is None else seg_ids[self.order]
         self.starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else ids
         self.targets = ids[self.starts] if len(ids) else ids
+        self.all_weighted = bool(np.all(weights > 0))
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         S, w = self.S, self.weights[None, :, None]
-        weighted = np.where(w > 0, values, 0.0) * w
-        out = weighted[:, :S].copy()
+        if not self.all_weighted:  # a zero weight must not turn an inf (overload) into NaN
+            values = np.where(w > 0, values, 0.0)
+        out = values[:, :S] * w[:, :S]
         if len(self.targets):
-            segments = weighted[:, S:] if self.order is None else weighted[:, S:][:, self.order]
+            segments = values[:, S:] * w[:, S:]
+            if self.order is not None:
+                segments = segments[:, self.order]
             out[:, self.targets] += np.add.reduceat(segments, self.starts, axis=1)
-        return np.nan_to_num(out, nan=np.inf)
+        return out
 
 
 def _pack(bits: np.ndarray) -> bytes:

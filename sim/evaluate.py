@@ -211,12 +211,21 @@ class Network:
         queue = xp.zeros(mw.shape, dtype=xp.float64)
         queue[far] = (sums_on_hops(there, tb, wait_ms) + sums_on_hops(back, tb, wait_ms))[trip_of]
         rtt = spill.rtt + queue
-        per_market = lambda values: _sum_by(xp, b * m_count + m, values, B * m_count).reshape(B, m_count)
+        grant_market = b * m_count + m
+
+        def per_market(values):  # finite values: a plain scatter
+            out = xp.zeros(B * m_count, dtype=xp.float64)
+            scatter_add(xp, out, grant_market, values)
+            return out.reshape(B, m_count)
+
         within = per_market(mw * (rtt <= self.slo_ms))
         served = spill.served
-        region_load = _sum_by(xp, b * n + region, mw, B * n).reshape(B, n)
-        return Metrics(region_load, within, served - within, spill.unmet, served - per_market(mw * (region == home)),
-                       per_market(mw * rtt), xp.maximum(loads[:, 0::2], loads[:, 1::2]),
+        region_load = xp.zeros(B * n, dtype=xp.float64)
+        scatter_add(xp, region_load, b * n + region, mw)
+        rtt_weighted = _sum_by(xp, grant_market, mw * rtt, B * m_count).reshape(B, m_count)  # inf: overload
+        return Metrics(region_load.reshape(B, n), within, served - within, spill.unmet,
+                       served - per_market(mw * (region == home)), rtt_weighted,
+                       xp.maximum(loads[:, 0::2], loads[:, 1::2]),
                        xp.maximum(wait_ms[:, 0::2], wait_ms[:, 1::2]))
 
     def _east_west_loads(self, states: States, batch: Batch):
