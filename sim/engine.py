@@ -79,7 +79,15 @@ class MonthLog:
     def add(self, month: str, values: dict[str, np.ndarray]) -> None:
         self.months.append(month)
         for name, array in values.items():
-            self.quantiles.setdefault(name, []).append(np.quantile(array, QUANTILES, axis=1))
+            self.quantiles.setdefault(name, []).append(_quantiles(array))
+
+
+def _quantiles(array: np.ndarray) -> np.ndarray:
+    """P10/P50/P90 over samples (axis 1) of [C, S, K]; a figure the same in every sample (capacity,
+    broadcast) needs no sorting."""
+    if array.strides[1] == 0:
+        return np.broadcast_to(array[:, 0], (len(QUANTILES),) + array[:, 0].shape).astype(np.float64)
+    return np.quantile(array, QUANTILES, axis=1)
 
 
 class Engine:
