@@ -115,31 +115,42 @@ class Network:
     # ---------------------------------------------------------------- topology states
     def canonical(self, keys: list[bytes]) -> list[bytes]:
         """Fingerprint of each state: states with the same shortest paths and regions in service are
-        the same state (a cut link that carries no shortest path changes nothing), so they share it."""
+        the same state (a cut link that carries no shortest path changes nothing), so they share it.
+
+        Thread-safe; shortest paths are computed outside the lock, so months evaluated side by side
+        do not wait for each other's (a state two threads both miss is computed twice, harmlessly)."""
         with self._lock:
             missing = [k for k in dict.fromkeys(keys) if k not in self._canon]
-            for lo in range(0, len(missing), self.compute_states):
-                part = missing[lo: lo + self.compute_states]
-                for key, (fingerprint, small) in zip(part, self._compute(part)):
+        for lo in range(0, len(missing), self.compute_states):
+            part = missing[lo: lo + self.compute_states]
+            computed = self._compute(part)
+            with self._lock:
+                for key, (fingerprint, small) in zip(part, computed):
                     self._canon[key] = fingerprint
                     self._key_of.setdefault(fingerprint, key)
                     self._remember(fingerprint, small)
+        with self._lock:
             return [self._canon[k] for k in keys]
 
     def states(self, fingerprints: list[bytes]) -> States:
         """Stack the topology arrays of distinct states (fingerprints from :meth:`canonical`)."""
+        xp = self.xp
         with self._lock:
-            xp = self.xp
-            evicted = [f for f in fingerprints if f not in self._small]
-            for lo in range(0, len(evicted), self.compute_states):  # recompute what the bounded cache let go
-                part = evicted[lo: lo + self.compute_states]
-                for f, (_, small) in zip(part, self._compute([self._key_of[f] for f in part])):
-                    self._remember(f, small)
-            small = [self._small[f] for f in fingerprints]
-            for f in fingerprints:
+            found = {f: self._small[f] for f in fingerprints if f in self._small}
+            for f in found:
                 self._small.move_to_end(f)
-            rtt, access, order, up, next_hop = (xp.stack([s[i] for s in small]) for i in range(5))
-            return States(rtt, access, up, order, next_hop)
+            evicted = [f for f in dict.fromkeys(fingerprints) if f not in found]
+            keys = [self._key_of[f] for f in evicted]
+        for lo in range(0, len(evicted), self.compute_states):  # recompute what the bounded cache let go
+            part = evicted[lo: lo + self.compute_states]
+            computed = self._compute(keys[lo: lo + self.compute_states])
+            with self._lock:
+                for f, (_, small) in zip(part, computed):
+                    found[f] = small
+                    self._remember(f, small)
+        small = [found[f] for f in fingerprints]
+        rtt, access, order, up, next_hop = (xp.stack([s[i] for s in small]) for i in range(5))
+        return States(rtt, access, up, order, next_hop)
 
     def _remember(self, fingerprint: bytes, small: tuple) -> None:
         self._small[fingerprint] = small
