@@ -21,15 +21,18 @@ def _walk(xp, next_hop, arc_index, state, s, d, n_hops: int):
     arcs = xp.asarray(arc_index).reshape(-1)
     hops = next_hop.reshape(-1)
     alive = xp.arange(s.size)
+    toward = state * (n * n) + d  # next_hop[state, s, d] is hops[toward + s * n]
     for _ in range(n_hops):  # host-known bound (n - 1)
         if alive.size == 0:
             break
-        nxt = hops[(state * n + s) * n + d]
-        ok = nxt >= 0
-        yield alive[ok], arcs[s[ok] * n + nxt[ok]]
-        s = xp.where(ok, nxt, d)
-        going = s != d
-        alive, state, s, d = alive[going], state[going], s[going], d[going]
+        row = s * n
+        nxt = hops[toward + row]
+        if bool((nxt < 0).any()):  # unreachable pairs (rare): they stop here
+            ok = nxt >= 0
+            alive, toward, row, nxt, d = alive[ok], toward[ok], row[ok], nxt[ok], d[ok]
+        yield alive, arcs[row + nxt]
+        going = nxt != d
+        alive, toward, s, d = alive[going], toward[going], nxt[going], d[going]
 
 
 class Hops(NamedTuple):
