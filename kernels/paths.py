@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 from kernels.backend import scatter_add, xp_of
 
+HOPS_PER_FLUSH = 4_000_000  # hop records held before they are summed into loads (~64 MB)
+
 
 def _walk(xp, next_hop, arc_index, state, s, d, n_hops: int):
     """Yield (walker index, arc id) for every hop of the given walkers' paths."""
@@ -83,11 +85,23 @@ def sums_on_hops(hops: Hops, b, arc_values):
 def loads_by_state(b, s, d, carried, state, next_hop, arc_index, n_arcs: int, batch: int):
     """Traffic per directed arc ``[batch, n_arcs]`` of sparse OD flows: ``carried[k]`` from node
     ``s[k]`` to ``d[k]`` in element ``b[k]``, which routes by ``next_hop[state[b]]``. Flow of pairs
-    with no path is dropped (conservation otherwise exact)."""
+    with no path is dropped (conservation otherwise exact). Hops are summed in batches of at most
+    ``HOPS_PER_FLUSH``, so memory does not grow with path length x walkers."""
     xp = xp_of(carried, next_hop)
     keep = (s != d) & (carried != 0)
-    b, s, d, carried = b[keep], s[keep], d[keep], carried[keep]
-    return loads_on_hops(walk_arcs(xp.asarray(state)[b], s, d, next_hop, arc_index), b, carried, n_arcs, batch)
+    b, s, d, carried = b[keep], s[keep], d[keep], carried[keep].astype(xp.float64)
+    loads = xp.zeros(batch * n_arcs, dtype=xp.float64)
+    slots, flows, held = [], [], 0
+    for walker, arc in _walk(xp, next_hop, arc_index, xp.asarray(state)[b], s, d, max(next_hop.shape[-1] - 1, 0)):
+        slots.append(b[walker] * n_arcs + arc)
+        flows.append(carried[walker])
+        held += walker.size
+        if held >= HOPS_PER_FLUSH:
+            scatter_add(xp, loads, xp.concatenate(slots), xp.concatenate(flows))
+            slots, flows, held = [], [], 0
+    if slots:
+        scatter_add(xp, loads, xp.concatenate(slots), xp.concatenate(flows))
+    return loads.reshape(batch, n_arcs)
 
 
 def path_sums_by_state(arc_values, state, next_hop, arc_index, b, s, d):

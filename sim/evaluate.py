@@ -33,6 +33,7 @@ from sim.network import NetworkArrays
 BITS_PER_GBIT = 1e9
 COMPUTE_CHUNK = 256  # states whose shortest paths are computed in one batched call
 WALKERS_PER_CALL = 2_000_000  # origin-destination pairs walked at once (~ 100 MB of index arrays)
+TRIP_HOPS_KEPT = 8_000_000  # hops of user trips held between the load pass and the delay pass (~128 MB)
 
 
 @dataclass
@@ -213,14 +214,28 @@ class Network:
         trip, trip_of = xp.unique((b[far] * n + region[far]) * n + home[far], return_inverse=True)
         trip_of = trip_of.reshape(-1)
         tb, serving, access_region = trip // (n * n), (trip // n) % n, trip % n
-        back = walk_arcs(state[tb], serving, access_region, states.next_hop, self.arrays.arc_index)
-        there = walk_arcs(state[tb], access_region, serving, states.next_hop, self.arrays.arc_index)
         user_gbps = xp.zeros(trip.size, dtype=xp.float64)
         scatter_add(xp, user_gbps, trip_of, mw[far] * self.user_gbps_per_mw)
-        loads = loads_on_hops(back, tb, user_gbps, arcs, B) + self._east_west_loads(states, batch)
+        # Trips in slices whose paths (at most n hops each) fit the hop budget; return-path hops are
+        # kept for the delay pass while they fit, walked again otherwise (large graphs).
+        step = max(1, TRIP_HOPS_KEPT // (2 * n))
+        spans = [slice(lo, lo + step) for lo in range(0, trip.size, step)]
+        walk = lambda sl, src, dst: walk_arcs(state[tb[sl]], src[sl], dst[sl], states.next_hop, self.arrays.arc_index)
+        loads = self._east_west_loads(states, batch)
+        backs, kept = [], 0
+        for sl in spans:
+            back = walk(sl, serving, access_region)
+            loads += loads_on_hops(back, tb[sl], user_gbps[sl], arcs, B)
+            kept += back.walker.size
+            backs.append(back if kept <= TRIP_HOPS_KEPT else None)
         wait_ms = 1000.0 * mm1_wait(loads * self.packets_per_gbit, self.arc_service_pps[None, :])
+        trip_queue = xp.zeros(trip.size, dtype=xp.float64)
+        for sl, back in zip(spans, backs):
+            back = back if back is not None else walk(sl, serving, access_region)
+            there = walk(sl, access_region, serving)
+            trip_queue[sl] = sums_on_hops(there, tb[sl], wait_ms) + sums_on_hops(back, tb[sl], wait_ms)
         queue = xp.zeros(mw.shape, dtype=xp.float64)
-        queue[far] = (sums_on_hops(there, tb, wait_ms) + sums_on_hops(back, tb, wait_ms))[trip_of]
+        queue[far] = trip_queue[trip_of]
         rtt = spill.rtt + queue
         grant_market = b * m_count + m
 
