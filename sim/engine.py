@@ -83,11 +83,29 @@ class MonthLog:
 
 
 def _quantiles(array: np.ndarray) -> np.ndarray:
-    """P10/P50/P90 over samples (axis 1) of [C, S, K]; a figure the same in every sample (capacity,
-    broadcast) needs no sorting."""
+    """P10/P50/P90 over samples (axis 1) of [C, S, K], equal to ``np.quantile(array, QUANTILES, axis=1)``
+    (linear method, NaN when a sample is NaN) but from one full sort, which NumPy vectorises and which is
+    several times faster than its partition for three quantiles. A figure the same in every sample
+    (capacity, broadcast) needs no sorting."""
     if array.strides[1] == 0:
         return np.broadcast_to(array[:, 0], (len(QUANTILES),) + array[:, 0].shape).astype(np.float64)
-    return np.quantile(array, QUANTILES, axis=1)
+    ordered = np.sort(np.moveaxis(np.asarray(array, dtype=np.float64), 1, -1), axis=-1)  # [C, K, S], NaN last
+    out = []
+    for q in QUANTILES:
+        at = q * (ordered.shape[-1] - 1)
+        lo = int(np.floor(at))
+        hi = min(lo + 1, ordered.shape[-1] - 1)
+        out.append(_lerp(ordered[..., lo], ordered[..., hi], at - lo))
+    result = np.stack(out)  # [3, C, K]
+    result[:, np.isnan(ordered[..., -1])] = np.nan
+    return result
+
+
+def _lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """Linear interpolation exactly as NumPy's quantile does it (from the nearer end)."""
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, as in NumPy
+        diff = b - a
+        return b - diff * (1 - t) if t >= 0.5 else a + diff * t
 
 
 class Engine:
