@@ -6,8 +6,8 @@ otherwise; ``next_hop[..., i, j]`` (int32) is the first node after i on a shorte
 the diagonal and -1 where j is unreachable from i.
 
 How: next hops ride inside the distances. Each arc weight is rounded to an integer grid and packed into
-one unsigned key, ``key = dist_ticks << hop_bits | next_hop`` (uint32 for float32 input, uint64 for
-float64), so Floyd-Warshall's ``min(D[i,j], D[i,k] + D[k,j])`` becomes
+one unsigned key, ``key = dist_ticks << hop_bits | next_hop`` (uint32 for float32 input and n < 64,
+uint64 otherwise), so Floyd-Warshall's ``min(D[i,j], D[i,k] + D[k,j])`` becomes
 ``min(K[i,j], K[i,k] + (K[k,j] & ~hop_mask))``: the sum carries the next hop of i -> k, and the minimum
 compares distance first and breaks exact ties towards the lowest next hop (KERNELS.md's packing idea).
 Tracking next hops then costs one small mask per pivot instead of a second pass, and because the

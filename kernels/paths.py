@@ -18,7 +18,8 @@ HOPS_PER_FLUSH = 4_000_000  # hop records held before they are summed into loads
 
 
 def _walk(xp, next_hop, arc_index, state, s, d, n_hops: int):
-    """Yield (walker index, arc id) for every hop of the given walkers' paths."""
+    """Yield (walker index, arc id) for every hop of the given walkers' paths. A walk stops where j is
+    unreachable; a hop along a node pair with no arc id (``arc_index`` -1) is not yielded."""
     n = next_hop.shape[-1]
     arcs = xp.asarray(arc_index).reshape(-1)
     hops = next_hop.reshape(-1)
@@ -32,7 +33,11 @@ def _walk(xp, next_hop, arc_index, state, s, d, n_hops: int):
         if bool((nxt < 0).any()):  # unreachable pairs (rare): they stop here
             ok = nxt >= 0
             alive, toward, row, nxt, d = alive[ok], toward[ok], row[ok], nxt[ok], d[ok]
-        yield alive, arcs[row + nxt]
+        arc = arcs[row + nxt]
+        if bool((arc < 0).any()):
+            yield alive[arc >= 0], arc[arc >= 0]
+        else:
+            yield alive, arc
         going = nxt != d
         alive, toward, s, d = alive[going], toward[going], nxt[going], d[going]
 
@@ -57,9 +62,8 @@ def walk_arcs(state, s, d, next_hop, arc_index) -> Hops:
     state = xp.asarray(state)
     walkers, arcs = [], []
     for walker, arc in _walk(xp, next_hop, arc_index, state, s, d, max(n - 1, 0)):
-        ok = arc >= 0
-        walkers.append(walker[ok])
-        arcs.append(arc[ok])
+        walkers.append(walker)
+        arcs.append(arc)
     unreachable = (next_hop.reshape(-1)[(state * n + s) * n + d] < 0) & (s != d)
     if not walkers:
         return Hops(xp.zeros(0, dtype=xp.int64), xp.zeros(0, dtype=xp.int64), unreachable)
@@ -115,7 +119,8 @@ def paths_differ(next_hop, reference):
     """``[G, n, n]`` bool: does the path i -> j under ``next_hop[g]`` differ from the one under
     ``reference`` ``[n, n]``?
 
-    It does exactly when some node on the reference path (before j) has another next hop toward j.
+    It does exactly when some node on the reference path (before j) has another next hop toward j;
+    never for i == j (both routings keep ``next_hop[i, i] = i``).
     Pointer doubling along the reference paths checks a path of h hops in log2(h) steps. Used to move
     only the traffic whose route a failure changed, instead of routing everything again.
     """

@@ -305,7 +305,7 @@ class Network:
         out = xp.zeros((len(capacity), arcs), dtype=xp.float64)
         for lo in range(0, len(capacity), step):
             st = xp.asarray(state[lo: lo + step])
-            g, s, d = xp.nonzero(paths_differ(next_hop[st], reference[0]) & ~xp.eye(self.n_regions, dtype=bool))
+            g, s, d = xp.nonzero(paths_differ(next_hop[st], reference[0]))  # never i == j
             if g.size == 0:
                 continue
             flows = self.east_west(xp.asarray(capacity[lo: lo + step]))[g, s, d]

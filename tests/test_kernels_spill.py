@@ -135,3 +135,15 @@ def test_paths_differ_matches_walking_both_paths(seed):
             for j in range(n):
                 assert differ[s, i, j] == (_path(next_hop[s], i, j) != _path(next_hop[0], i, j)), (s, i, j)
     assert not differ[0].any()
+
+
+def test_a_hop_with_no_arc_id_is_dropped_not_misfiled():
+    """Line 0-1-2: with arc 1->2 missing from the index, 0->2 traffic loads 0->1 only, in its own element."""
+    w = np.full((1, 3, 3), np.inf)
+    w[0, 0, 1] = w[0, 1, 0] = w[0, 1, 2] = w[0, 2, 1] = 1.0
+    _, next_hop = apsp(w)
+    arc = -np.ones((3, 3), dtype=np.int64)
+    arc[0, 1], arc[1, 0], arc[2, 1] = 0, 1, 2
+    b, s, d = np.array([1, 0]), np.array([0, 2]), np.array([2, 1])
+    loads = loads_by_state(b, s, d, np.array([5.0, 3.0]), np.zeros(2, dtype=np.int64), next_hop, arc, 3, 2)
+    np.testing.assert_allclose(loads, [[0.0, 0.0, 3.0], [5.0, 0.0, 0.0]])
