@@ -200,7 +200,7 @@ class Network:
         Everything after the assignment works on the sparse list of (round, element, market) grants,
         so the cost follows the demand that moves, not elements x markets x regions.
         """
-        xp, n, m_count, arcs = self.xp, self.n_regions, self.n_markets, 2 * self.n_links
+        xp, n, m_count = self.xp, self.n_regions, self.n_markets
         state = xp.asarray(batch.state)
         B = len(batch.state)
         spill = assign_nearest_first(batch.demand_mw, batch.capacity_mw, states.rtt_ms, states.order, state)
@@ -213,29 +213,12 @@ class Network:
         far = xp.nonzero(region != home)[0]
         trip, trip_of = xp.unique((b[far] * n + region[far]) * n + home[far], return_inverse=True)
         trip_of = trip_of.reshape(-1)
-        tb, serving, access_region = trip // (n * n), (trip // n) % n, trip % n
         user_gbps = xp.zeros(trip.size, dtype=xp.float64)
         scatter_add(xp, user_gbps, trip_of, mw[far] * self.user_gbps_per_mw)
-        # Trips in slices whose paths (at most n hops each) fit the hop budget; return-path hops are
-        # kept for the delay pass while they fit, walked again otherwise (large graphs).
-        step = max(1, TRIP_HOPS_KEPT // (2 * n))
-        spans = [slice(lo, lo + step) for lo in range(0, trip.size, step)]
-        walk = lambda sl, src, dst: walk_arcs(state[tb[sl]], src[sl], dst[sl], states.next_hop, self.arrays.arc_index)
-        loads = self._east_west_loads(states, batch)
-        backs, kept = [], 0
-        for sl in spans:
-            back = walk(sl, serving, access_region)
-            loads += loads_on_hops(back, tb[sl], user_gbps[sl], arcs, B)
-            kept += back.walker.size
-            backs.append(back if kept <= TRIP_HOPS_KEPT else None)
-        wait_ms = 1000.0 * mm1_wait(loads * self.packets_per_gbit, self.arc_service_pps[None, :])
-        trip_queue = xp.zeros(trip.size, dtype=xp.float64)
-        for sl, back in zip(spans, backs):
-            back = back if back is not None else walk(sl, serving, access_region)
-            there = walk(sl, access_region, serving)
-            trip_queue[sl] = sums_on_hops(there, tb[sl], wait_ms) + sums_on_hops(back, tb[sl], wait_ms)
+        loads, wait_ms, trip_queue_ms = self._trips(states, state, trip, user_gbps,
+                                                    self._east_west_loads(states, batch))
         queue = xp.zeros(mw.shape, dtype=xp.float64)
-        queue[far] = trip_queue[trip_of]
+        queue[far] = trip_queue_ms[trip_of]
         rtt = spill.rtt + queue
         grant_market = b * m_count + m
 
@@ -253,6 +236,35 @@ class Network:
                        served - per_market(mw * (region == home)), rtt_weighted,
                        xp.maximum(loads[:, 0::2], loads[:, 1::2]),
                        xp.maximum(wait_ms[:, 0::2], wait_ms[:, 1::2]))
+
+    def _trips(self, states: States, state, trip, user_gbps, loads):
+        """Route user trips (``trip`` = (element * n + serving region) * n + access region) onto
+        ``loads`` [B, arcs] (which holds the east-west traffic), then queueing: returns (loads, M/M/1
+        wait per arc in ms, queueing of each trip there and back in ms).
+
+        Trips go in slices whose paths (at most n hops each) fit the hop budget; the return path's
+        hops serve both the loads and the delay while they fit, and are walked again otherwise."""
+        xp, n, arcs, B = self.xp, self.n_regions, 2 * self.n_links, loads.shape[0]
+        tb, serving, access_region = trip // (n * n), (trip // n) % n, trip % n
+        step = max(1, TRIP_HOPS_KEPT // (2 * n))
+        spans = [slice(lo, lo + step) for lo in range(0, trip.size, step)]
+
+        def walk(sl, src, dst):
+            return walk_arcs(state[tb[sl]], src[sl], dst[sl], states.next_hop, self.arrays.arc_index)
+
+        backs, kept = [], 0
+        for sl in spans:
+            back = walk(sl, serving, access_region)
+            loads += loads_on_hops(back, tb[sl], user_gbps[sl], arcs, B)
+            kept += back.walker.size
+            backs.append(back if kept <= TRIP_HOPS_KEPT else None)
+        wait_ms = 1000.0 * mm1_wait(loads * self.packets_per_gbit, self.arc_service_pps[None, :])
+        queue_ms = xp.zeros(trip.size, dtype=xp.float64)
+        for sl, back in zip(spans, backs):
+            back = back if back is not None else walk(sl, serving, access_region)
+            there = walk(sl, access_region, serving)
+            queue_ms[sl] = sums_on_hops(there, tb[sl], wait_ms) + sums_on_hops(back, tb[sl], wait_ms)
+        return loads, wait_ms, queue_ms
 
     def _east_west_loads(self, states: States, batch: Batch):
         """East-west traffic depends only on (capacity, state): route it once per distinct pair
