@@ -7,7 +7,10 @@ How a run works (DESIGN §10):
 * SimPy holds the calendar. One process replays failures and repairs at their exact times (per-event
   Python work is O(1): a counter and a bit mask of what is down in that sample). Each change closes a
   *segment*: a stretch of time during which one sample ran in one failure state. Another process ends
-  each month: it closes open segments at the boundary and evaluates the month.
+  each month: it closes open segments at the boundary and hands the month to a month thread.
+* Months do not depend on each other's results, so the calendar runs on while up to one month per
+  core is evaluated (NumPy releases the GIL in most of the work); finished months are recorded
+  strictly in order, so results do not depend on the number of threads.
 * Demand and capacity are constant within a month, so a month's metrics are a time-weighted sum over
   states: the intact network (every sample, in one batch) plus every failure segment of the month (all
   in one batch), weighted by duration. Nothing is bucketed: a 3-hour region outage weighs 3 hours.
@@ -249,8 +252,7 @@ class Engine:
             state.stop_months()
         finally:
             bar.close()
-            if state.month_worker is not None:
-                state.month_worker.shutdown(cancel_futures=True)
+            state.month_worker.shutdown(cancel_futures=True)
         return state
 
     def _bar_disabled(self) -> bool | None:
@@ -285,8 +287,7 @@ class RunState:
         self.down_samples: set[int] = set()
         self.segments: list[tuple[int, int, float, float]] = []
         self.log = MonthLog()
-        C, S = len(engine.curves), engine.samples
-        n = len(engine.world.regions)
+        C, n = len(engine.curves), len(engine.world.regions)
         self.first_saturation = np.full((C, S, n), np.iinfo(np.int32).max, dtype=np.int64)
         self.totals = {k: np.zeros((C, S)) for k in ("demand", "within", "late", "unmet")}
         self.peak_link_util = np.zeros((C, S))
@@ -377,9 +378,9 @@ class RunState:
         S = eng.samples
         base_bits = np.zeros(eng.network.n_bits, bool)
         base_bits[eng.network.n_links:] = eng.open_month > t
-        base = int.from_bytes(_pack(base_bits), "little")
-        size = len(_pack(base_bits))
-        keys = [_pack(base_bits)] + [(base | k).to_bytes(size, "little") for _, k, _, _ in segments]
+        base_key = _pack(base_bits)
+        base = int.from_bytes(base_key, "little")
+        keys = [base_key] + [(base | k).to_bytes(len(base_key), "little") for _, k, _, _ in segments]
         fingerprints = eng.network.canonical(keys)
         # A segment whose state routes exactly like the intact network is the intact network.
         changed = [i for i, f in enumerate(fingerprints[1:]) if f != fingerprints[0]]
@@ -434,19 +435,26 @@ def evaluate_states(eng: Engine, fingerprints: list[bytes], t: int, sample_ids: 
                     state_ids: np.ndarray, reference: bytes | None = None) -> Metrics:
     """Evaluate (curve x element) for elements in the given distinct states; host arrays [C, E, ...].
 
-    States are taken in groups whose stacked arrays fit the cache budget, elements in chunks that fit
-    the other half of the memory budget (shared by the months evaluated side by side), so peak memory
-    is set by ``max_memory_gb``, not by the batch. ``reference``: see :class:`sim.evaluate.Batch`.
+    Elements go in chunks that fit the other half of the memory budget (shared by the months evaluated
+    side by side), states in groups (:func:`in_state_groups`), so peak memory is set by
+    ``max_memory_gb``, not by the batch. ``reference``: see :class:`sim.evaluate.Batch`.
     """
+    return in_state_groups(eng, fingerprints, state_ids, lambda states, rows, local: evaluate_chunks(
+        eng, states, t, sample_ids[rows], local, reference))
+
+
+def in_state_groups(eng: Engine, fingerprints: list[bytes], state_ids: np.ndarray, evaluate) -> Metrics:
+    """Run ``evaluate(states, rows, local_state_ids) -> Metrics [C, len(rows), ...]`` over groups of
+    distinct states whose stacked arrays fit the cache budget (each month in flight gets its share),
+    and put each group's elements back in place: host arrays [C, E, ...]."""
     per_group = max(1, eng.network.cache_states // (2 * eng.threads))
     if len(fingerprints) <= per_group:
-        return evaluate_chunks(eng, eng.network.states(fingerprints), t, sample_ids, state_ids, reference)
-    C, E = len(eng.curves), len(sample_ids)
+        return evaluate(eng.network.states(fingerprints), np.arange(len(state_ids)), state_ids)
+    C, E = len(eng.curves), len(state_ids)
     out: dict[str, np.ndarray] = {}
     for lo in range(0, len(fingerprints), per_group):
         rows = np.flatnonzero((state_ids >= lo) & (state_ids < lo + per_group))
-        part = evaluate_chunks(eng, eng.network.states(fingerprints[lo: lo + per_group]), t, sample_ids[rows],
-                               state_ids[rows] - lo, reference)
+        part = evaluate(eng.network.states(fingerprints[lo: lo + per_group]), rows, state_ids[rows] - lo)
         for name in Metrics.FIELDS:
             values = getattr(part, name)
             if name not in out:
@@ -568,27 +576,19 @@ def _p50_demand(eng: Engine, t: int) -> np.ndarray:
 
 def _n_minus_1_metrics(eng: Engine, t: int, unique: list[bytes], state_of: np.ndarray) -> dict[str, np.ndarray]:
     """Every candidate state on each curve's P50 demand: metrics [C, U, ...] (host)."""
-    net, C, U = eng.network, len(eng.curves), len(state_of)
     demand = _p50_demand(eng, t)
-    per_group = max(1, net.cache_states // (2 * eng.threads))
-    out: dict[str, np.ndarray] = {}
-    for lo in range(0, len(unique), per_group):
-        rows = np.flatnonzero((state_of >= lo) & (state_of < lo + per_group))
-        states = net.states(unique[lo: lo + per_group])
-        up = to_host_bool(states.region_up)[state_of[rows] - lo]  # [u, N]
+    C, classes = len(eng.curves), _capacity_classes(eng, t)
+
+    def evaluate(states, rows, local):
+        up = to_host_bool(states.region_up)[local]  # [u, N]
         cap = eng.capacity_mw[:, t, :][:, None, :] * up[None]  # [C, u, N]
-        batch = Batch(np.tile(state_of[rows] - lo, C), eng.xp.asarray(np.repeat(demand, len(rows), axis=0)),
-                      eng.xp.asarray(cap.reshape(C * len(rows), -1)), np.repeat(_capacity_classes(eng, t), len(rows)),
-                      unique[0])
-        met = net.evaluate(states, batch)
-        for name in Metrics.FIELDS:
-            values = kernels.to_numpy(getattr(met, name)).reshape(C, len(rows), -1)
-            if name not in out:
-                out[name] = np.empty((C, U, values.shape[2]), dtype=values.dtype)
-            out[name][:, rows] = values
-    return out
+        batch = Batch(np.tile(local, C), eng.xp.asarray(np.repeat(demand, len(rows), axis=0)),
+                      eng.xp.asarray(cap.reshape(C * len(rows), -1)), np.repeat(classes, len(rows)), unique[0])
+        met = eng.network.evaluate(states, batch)
+        return Metrics(**{k: kernels.to_numpy(getattr(met, k)).reshape(C, len(rows), -1) for k in Metrics.FIELDS})
 
-
+    metrics = in_state_groups(eng, unique, state_of, evaluate)
+    return {name: getattr(metrics, name) for name in Metrics.FIELDS}
 
 
 def versions() -> dict[str, str]:
