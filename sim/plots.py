@@ -336,18 +336,26 @@ def catchment_region(region_id: str, known_ids) -> str:
     return region_id if region_id in known else str(region_id).split("+")[0]
 
 
+def _quantile_band(ax, frame: pd.DataFrame, value: str, curve: str, k: int, scale: float = 1.0,
+                   alpha: float = 0.15, label: str | None = None) -> None:
+    """One curve's P10-P90 band (drawn between the lower and the higher of the two) and P50 line of
+    ``value`` x ``scale`` over months."""
+    style = curve_style(curve, k)
+    rows = {q: _select(frame, curve=curve, quantile=q).sort_values("month") for q in ("p10", "p50", "p90")}
+    if rows["p50"].empty:
+        return
+    dates = months_to_dates(rows["p50"].month)
+    if len(rows["p10"]) == len(rows["p90"]) == len(dates):
+        p10, p90 = rows["p10"][value].to_numpy(), rows["p90"][value].to_numpy()
+        ax.fill_between(dates, np.minimum(p10, p90) * scale, np.maximum(p10, p90) * scale, color=style["color"],
+                        alpha=alpha, linewidth=0)
+    ax.plot(dates, rows["p50"][value] * scale, lw=1.4, label=label, **style)
+
+
 def _fan(ax, frame: pd.DataFrame, value: str, curves: list[str]) -> None:
     """P10-P90 band and P50 line of ``value`` per curve; capacity (P50) as a black step line."""
     for k, curve in enumerate(curves):
-        style = curve_style(curve, k)
-        rows = {q: _select(frame, curve=curve, quantile=q).sort_values("month") for q in ("p10", "p50", "p90")}
-        if rows["p50"].empty:
-            continue
-        dates = months_to_dates(rows["p50"].month)
-        if len(rows["p10"]) == len(rows["p90"]) == len(dates):
-            ax.fill_between(dates, rows["p10"][value], rows["p90"][value], color=style["color"],
-                            alpha=0.15, linewidth=0)
-        ax.plot(dates, rows["p50"][value], lw=1.4, **style)
+        _quantile_band(ax, frame, value, curve, k)
     caps = [(_select(frame, curve=c, quantile="p50").sort_values("month")) for c in curves]
     caps = [c for c in caps if not c.empty]
     if caps:
@@ -618,16 +626,7 @@ def slo_share_by_month(markets: pd.DataFrame) -> pd.DataFrame:
 def _slo_share(ax, markets: pd.DataFrame, curves: list[str], slo_ms: float) -> None:
     share = slo_share_by_month(markets)
     for k, curve in enumerate(curves):
-        style = curve_style(curve, k)
-        q = {name: _select(share, curve=curve, quantile=name).sort_values("month") for name in ("p10", "p50", "p90")}
-        if q["p50"].empty:
-            continue
-        dates = months_to_dates(q["p50"].month)
-        if len(q["p10"]) == len(q["p90"]) == len(dates):
-            low = np.minimum(q["p10"].share.to_numpy(), q["p90"].share.to_numpy())
-            high = np.maximum(q["p10"].share.to_numpy(), q["p90"].share.to_numpy())
-            ax.fill_between(dates, low * 100, high * 100, color=style["color"], alpha=0.18, lw=0)
-        ax.plot(dates, q["p50"].share * 100, lw=1.4, label=f"{curve} P50", **style)
+        _quantile_band(ax, share, "share", curve, k, scale=100.0, alpha=0.18, label=f"{curve} P50")
     _date_axis(ax)
     ax.set_ylim(0, 100)
     ax.set_ylabel(f"demand served within {slo_ms:g} ms RTT (%)")
