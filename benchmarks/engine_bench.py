@@ -150,16 +150,17 @@ def compare_exact(args) -> None:
         cap = np.repeat(engine.capacity_mw[:, t, :], args.exact_samples, axis=0) * np.asarray(states.region_up[0])
         state = np.zeros(len(demand), dtype=int)
         fast = assign_nearest_first(demand, cap, states.rtt_ms, states.order, state)
+        *_, fast_rtt, fast_mw = fast.grants()
         exact = assign_by_latency(demand, states.rtt_ms[0][None], cap, scenario.analysis.slo_rtt_ms)
         slo = scenario.analysis.slo_rtt_ms
-        fast_within = (fast.mw * (fast.rtt <= slo)).sum()
+        fast_within = (fast_mw * (fast_rtt <= slo)).sum()
         total = demand.sum()
-        fast_cost = (fast.mw * fast.rtt).sum()
+        fast_cost = (fast_mw * fast_rtt).sum()
         exact_cost = (np.asarray(exact.alloc) * np.where(np.isfinite(states.rtt_ms[0]), states.rtt_ms[0], 0)).sum()
         rows.append({"month": month, "demand MW": total, "within SLO fast %": 100 * fast_within / total,
                      "within SLO exact %": 100 * float(np.asarray(exact.within_slo).sum()) / total,
                      "unmet fast MW": float(fast.unmet.sum()), "unmet exact MW": float(np.asarray(exact.unmet).sum()),
-                     "mean RTT fast ms": fast_cost / max(fast.mw.sum(), 1e-9),
+                     "mean RTT fast ms": fast_cost / max(fast_mw.sum(), 1e-9),
                      "mean RTT exact ms": exact_cost / max(float(np.asarray(exact.alloc).sum()), 1e-9)})
         print(tabulate(rows[-1:], headers="keys", floatfmt=".2f"), flush=True)
 

@@ -12,6 +12,11 @@ latency target. It runs in at most ``n`` rounds of element-wise work on ``[batch
 which is what lets the engine evaluate a hundred thousand network states per run; ``README`` reports
 how far it is from the exact optimum on the default scenario.
 
+Round 0 involves every (element, market) pair and serves most of the demand, so it is dense
+(``[batch, markets]`` arrays, no index lists); later rounds only carry the pairs with demand left, as
+a sparse list. The result keeps the same split: what each market's nearest region serves, dense, and
+the spilled grants, sparse.
+
 Orders are given per *state* (``order[u, m, :]``: regions by RTT for market ``m`` in topology state
 ``u``), since many batch elements share one topology. Runs on NumPy or CuPy (not yet run on a GPU).
 """
@@ -21,12 +26,18 @@ from typing import NamedTuple
 
 from kernels.backend import scatter_add, xp_of
 
+LEFT_MW = 1e-9  # demand (or room) below this is done: it takes no further round
+
 
 class Spill(NamedTuple):
-    """The assignment as a sparse list of grants: ``mw[k]`` of market ``market[k]`` in element
-    ``element[k]`` went to region ``region[k]`` at RTT ``rtt[k]``; ``unmet[b, m]`` MW found no capacity;
-    ``served[b, m]`` MW found some."""
+    """The assignment. Round 0, dense ``[B, M]``: each market's nearest region ``nearest`` served
+    ``nearest_mw`` at ``nearest_rtt``. Later rounds, sparse: ``mw[k]`` of market ``market[k]`` in
+    element ``element[k]`` spilled to region ``region[k]`` at RTT ``rtt[k]``. ``served[b, m]`` MW
+    found capacity, ``unmet[b, m]`` MW found none."""
 
+    nearest: object
+    nearest_rtt: object
+    nearest_mw: object
     element: object
     market: object
     region: object
@@ -35,12 +46,23 @@ class Spill(NamedTuple):
     served: object
     unmet: object
 
+    def grants(self):
+        """Every grant as one sparse list ``(element, market, region, rtt, mw)``, round 0 included
+        (grants of 0 MW left out)."""
+        xp = xp_of(self.mw)
+        b, m = xp.nonzero(self.nearest_mw > 0)
+        return (xp.concatenate([b, self.element]), xp.concatenate([m, self.market]),
+                xp.concatenate([self.nearest[b, m], self.region]),
+                xp.concatenate([self.nearest_rtt[b, m], self.rtt]),
+                xp.concatenate([self.nearest_mw[b, m], self.mw]))
+
     def dense(self, n_regions: int):
         """alloc[b, m, n] (MW), for tests and small batches."""
         xp = xp_of(self.mw)
         B, M = self.unmet.shape
+        b, m, region, _, mw = self.grants()
         alloc = xp.zeros(B * M * n_regions)
-        scatter_add(xp, alloc, (self.element * M + self.market) * n_regions + self.region, self.mw)
+        scatter_add(xp, alloc, (b * M + m) * n_regions + region, mw)
         return alloc.reshape(B, M, n_regions)
 
 
@@ -50,33 +72,58 @@ def region_order(rtt):
     return xp.argsort(rtt, axis=-1, kind="stable").astype(xp.int32)
 
 
+def _share(xp, have, asked):
+    """Each request's share of a region it asked for, and what the region has left: all of the request
+    when the region has room for every request, else ``have / asked`` of it (requests are prorated)."""
+    short = asked > have  # here asked > 0
+    share = xp.where(short, have / xp.where(short, asked, 1.0), 1.0)
+    return share, xp.where(short, 0.0, have - asked)
+
+
 def assign_nearest_first(demand, capacity, rtt_state, order_state, state,
-                         max_rounds: int | None = None) -> Spill:
+                         max_rounds: int | None = None, sorted_rtt=None) -> Spill:
     """Assign demand [B, M] to capacity [B, N] nearest-first; element b uses topology state[b].
 
-    ``rtt_state`` [U, M, N] (inf = unreachable) and ``order_state`` [U, M, N] from :func:`region_order`.
-    Only (element, market) pairs with demand left take part in a round, so the cost follows the spill:
-    most markets are served by their nearest region in round 0 and drop out.
+    ``rtt_state`` [U, M, N] (inf = unreachable) and ``order_state`` [U, M, N] from :func:`region_order`;
+    ``sorted_rtt`` (optional) is ``rtt_state`` in that order, for callers that keep it per state.
+    Only (element, market) pairs with demand left take part in a round after the first, so the cost
+    follows the spill: most markets are served by their nearest region in round 0 and drop out.
     """
     xp = xp_of(demand, capacity, rtt_state)
     B, M = demand.shape
     N = capacity.shape[1]
     state = xp.asarray(state)
-    order_flat = order_state.reshape(-1)
-    sorted_rtt = xp.take_along_axis(rtt_state, order_state, axis=2).reshape(-1)  # [U*M*N], per state only
+    if sorted_rtt is None:
+        sorted_rtt = xp.take_along_axis(rtt_state, order_state, axis=2)
+    order_flat, sorted_flat = order_state.reshape(-1), sorted_rtt.reshape(-1)
     demand = xp.asarray(demand, dtype=xp.float64)
-    b0, m0 = xp.nonzero(demand > 0)  # the (element, market) pairs that ask for anything
-    want = demand[b0, m0]
-    # Per active pair: its id, demand left, element, and where its row of orders starts (flat).
-    pair, left, b, row = xp.arange(want.size), want.copy(), b0, (state[b0] * M + m0) * N
     rem_c = xp.array(capacity, dtype=xp.float64).reshape(-1)  # [B*N] capacity left
+    rounds = min(N, max_rounds or N)
+
+    # Round 0, dense: every market asks its nearest region.
+    nearest, nearest_rtt = order_state[state, :, 0], sorted_rtt[state, :, 0]  # [B, M]
+    slot = (xp.arange(B)[:, None] * N + nearest).reshape(-1)
+    request = xp.where(nearest_rtt < xp.inf, demand, 0.0).reshape(-1)
+    asked = xp.zeros(B * N, dtype=xp.float64)
+    scatter_add(xp, asked, slot, request)
+    share, rem_c = _share(xp, rem_c, asked)
+    nearest_mw = request * share[slot]
+    left_mw = demand.reshape(-1) - nearest_mw  # [B*M], what rounds >= 1 start from
     room = rem_c.reshape(B, N).sum(axis=1)  # [B] capacity left per element
+
+    # Rounds >= 1, sparse: per pair still asking, its flat id b * M + m, demand left, element, and
+    # where its row of orders starts (flat).
+    pair = xp.nonzero((left_mw > LEFT_MW) & (xp.repeat(room, M) > LEFT_MW))[0]
+    b = pair // M
+    left, row = left_mw[pair], (state[b] * M + pair % M) * N
     grants = []
-    for r in range(min(N, max_rounds or N)):  # host-known bound
+    for r in range(1, rounds):  # host-known bound
+        if pair.size == 0:  # one host sync per round
+            break
         region = order_flat[row + r]  # each pair's r-th nearest region
         slot = b * N + region
         # Only pairs whose r-th region is reachable and not yet full can get anything this round.
-        useful = xp.nonzero((rem_c[slot] > 0) & (sorted_rtt[row + r] < xp.inf))[0]
+        useful = xp.nonzero((rem_c[slot] > 0) & (sorted_flat[row + r] < xp.inf))[0]
         ub, uslot, request = b[useful], slot[useful], left[useful]
         # requests per (element, region): dense over the elements asking this round only (ub is sorted)
         first = xp.concatenate([xp.ones(min(1, ub.size), dtype=bool), ub[1:] != ub[:-1]])
@@ -85,30 +132,22 @@ def assign_nearest_first(demand, capacity, rtt_state, order_state, state,
         local_slot = local * N + region[useful]
         asked = xp.zeros(active.size * N, dtype=xp.float64)
         scatter_add(xp, asked, local_slot, request)
-        asked = asked[local_slot]
-        have = rem_c[uslot]
-        share = xp.minimum(1.0, have / asked)  # asked >= request > 1e-9 here
+        share, rem_c[uslot] = _share(xp, rem_c[uslot], asked[local_slot])  # a shared slot: same value
         grant = request * share
-        rem_c[uslot] = xp.maximum(have - asked * share, 0.0)  # pairs sharing a slot write the same value
         taken = xp.zeros(active.size, dtype=xp.float64)
         scatter_add(xp, taken, local, grant)
         room[active] -= taken
         grants.append((pair[useful], grant, xp.full(grant.size, r, dtype=xp.int32)))
         left[useful] -= grant
-        going = (left > 1e-9) & (room[b] > 1e-9)
+        going = (left > LEFT_MW) & (room[b] > LEFT_MW)
         pair, left, b, row = pair[going], left[going], b[going], row[going]
-        if pair.size == 0:  # one host sync per round
-            break
     if grants:
         pair, mw, rank = (xp.concatenate(g) for g in zip(*grants))
     else:
-        pair, mw, rank = xp.zeros(0, dtype=int), xp.zeros(0), xp.zeros(0, dtype=xp.int32)
-    element, market = b0[pair], m0[pair]
+        pair, mw, rank = xp.zeros(0, dtype=xp.int64), xp.zeros(0), xp.zeros(0, dtype=xp.int32)
+    element, market = pair // M, pair % M
     at = (state[element] * M + market) * N + rank
-    region, rtt = order_flat[at], sorted_rtt[at]
-    served = xp.zeros(want.size, dtype=xp.float64)
-    scatter_add(xp, served, pair, mw)
-    unmet = xp.zeros(B * M, dtype=xp.float64)
-    unmet[b0 * M + m0] = want - served  # what no round could place
-    unmet = unmet.reshape(B, M)
-    return Spill(element, market, region, rtt, mw, demand - unmet, unmet)
+    scatter_add(xp, left_mw, pair, -mw)  # what no round could place
+    unmet = xp.maximum(left_mw, 0.0).reshape(B, M)
+    return Spill(nearest, nearest_rtt, nearest_mw.reshape(B, M), element, market, order_flat[at],
+                 sorted_flat[at], mw, demand - unmet, unmet)

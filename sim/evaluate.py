@@ -78,6 +78,7 @@ class States:
     region_up: object  # [U, N] bool
     order: object  # [U, M, N] regions by RTT for each market
     next_hop: object  # [U, N, N]
+    sorted_rtt: object  # [U, M, N] rtt_ms in that order
 
 
 class Network:
@@ -111,7 +112,7 @@ class Network:
     def state_bytes(self) -> int:
         """Memory of one cached topology state (RTTs, orders, next hops, access, up mask)."""
         n, m = self.n_regions, self.n_markets
-        return 4 * (2 * m * n + n * n + m) + n
+        return 4 * (3 * m * n + n * n + m) + n
 
     # ---------------------------------------------------------------- topology states
     def canonical(self, keys: list[bytes]) -> list[bytes]:
@@ -150,8 +151,8 @@ class Network:
                     found[f] = small
                     self._remember(f, small)
         small = [found[f] for f in fingerprints]
-        rtt, access, order, up, next_hop = (xp.stack([s[i] for s in small]) for i in range(5))
-        return States(rtt, access, up, order, next_hop)
+        rtt, access, order, up, next_hop, sorted_rtt = (xp.stack([s[i] for s in small]) for i in range(6))
+        return States(rtt, access, up, order, next_hop, sorted_rtt)
 
     def _remember(self, fingerprint: bytes, small: tuple) -> None:
         self._small[fingerprint] = small
@@ -173,12 +174,14 @@ class Network:
         next_hop_host = to_numpy(next_hop)
         access, rtt = self._market_rtt(to_numpy(dist), ~region_down)
         order = region_order(rtt)
+        sorted_rtt = np.take_along_axis(rtt, order, axis=2)
         out = []
         for i in range(len(keys)):
             fingerprint = hashlib.blake2b(next_hop_host[i].tobytes() + np.packbits(region_down[i]).tobytes(),
                                           digest_size=16).digest()
             out.append((fingerprint, (xp.asarray(rtt[i], dtype=xp.float32), xp.asarray(access[i]),
-                                      xp.asarray(order[i]), xp.asarray(~region_down[i]), next_hop[i])))
+                                      xp.asarray(order[i]), xp.asarray(~region_down[i]), next_hop[i],
+                                      xp.asarray(sorted_rtt[i], dtype=xp.float32))))
         return out
 
     def _market_rtt(self, dist_ms: np.ndarray, region_up: np.ndarray):
@@ -197,16 +200,26 @@ class Network:
     def evaluate(self, states: States, batch: Batch) -> Metrics:
         """Assignment, traffic, queueing and SLO accounting for every element of ``batch``.
 
-        Everything after the assignment works on the sparse list of (round, element, market) grants,
-        so the cost follows the demand that moves, not elements x markets x regions.
+        Demand served by its market's access region (round 0 of the assignment: the access region is
+        the nearest) neither travels nor queues, and is counted on dense ``[B, M]`` arrays. Everything
+        else works on the sparse list of grants that spilled, so the cost follows the demand that
+        moves, not elements x markets x regions.
         """
         xp, n, m_count = self.xp, self.n_regions, self.n_markets
         state = xp.asarray(batch.state)
         B = len(batch.state)
-        spill = assign_nearest_first(batch.demand_mw, batch.capacity_mw, states.rtt_ms, states.order, state)
-        access = states.access[state]  # [B, M]
-        b, m, region, mw = spill.element, spill.market, spill.region, spill.mw
-        home = xp.maximum(access[b, m], 0)
+        spill = assign_nearest_first(batch.demand_mw, batch.capacity_mw, states.rtt_ms, states.order, state,
+                                     sorted_rtt=states.sorted_rtt)
+        home_dense = xp.maximum(states.access[state], 0)  # [B, M]
+        # A nearest region that is not the access region (an RTT tie) is a trip like any spill.
+        b0, m0 = xp.nonzero((spill.nearest != home_dense) & (spill.nearest_mw > 0))
+        near_mw = spill.nearest_mw.copy()
+        near_mw[b0, m0] = 0.0
+        b, m = xp.concatenate([b0, spill.element]), xp.concatenate([m0, spill.market])
+        region = xp.concatenate([spill.nearest[b0, m0], spill.region])
+        rtt_ms = xp.concatenate([spill.nearest_rtt[b0, m0], spill.rtt])
+        mw = xp.concatenate([spill.nearest_mw[b0, m0], spill.mw])
+        home = home_dense[b, m]
         # Grants served away from their market's access region travel: user traffic flows from the
         # serving region back to the access region, and queueing adds on the way there and back.
         # Grants sharing (element, region, access region) share both paths: walk each path once.
@@ -217,9 +230,7 @@ class Network:
         scatter_add(xp, user_gbps, trip_of, mw[far] * self.user_gbps_per_mw)
         loads, wait_ms, trip_queue_ms = self._trips(states, state, trip, user_gbps,
                                                     self._east_west_loads(states, batch))
-        queue = xp.zeros(mw.shape, dtype=xp.float64)
-        queue[far] = trip_queue_ms[trip_of]
-        rtt = spill.rtt + queue
+        rtt_ms[far] += trip_queue_ms[trip_of]
         grant_market = b * m_count + m
 
         def per_market(values):  # finite values: a plain scatter
@@ -227,13 +238,15 @@ class Network:
             scatter_add(xp, out, grant_market, values)
             return out.reshape(B, m_count)
 
-        within = per_market(mw * (rtt <= self.slo_ms))
-        served = spill.served
+        within = near_mw * (spill.nearest_rtt <= self.slo_ms) + per_market(mw * (rtt_ms <= self.slo_ms))
         region_load = xp.zeros(B * n, dtype=xp.float64)
+        scatter_add(xp, region_load, (xp.arange(B)[:, None] * n + spill.nearest).reshape(-1), near_mw.reshape(-1))
         scatter_add(xp, region_load, b * n + region, mw)
-        rtt_weighted = _sum_by(xp, grant_market, mw * rtt, B * m_count).reshape(B, m_count)  # inf: overload
+        near_rtt_weighted = near_mw * xp.where(near_mw > 0, spill.nearest_rtt, 0.0)  # no 0 x inf
+        rtt_weighted = near_rtt_weighted + _sum_by(xp, grant_market, mw * rtt_ms, B * m_count).reshape(B, m_count)
+        served = spill.served
         return Metrics(region_load.reshape(B, n), within, served - within, spill.unmet,
-                       served - per_market(mw * (region == home)), rtt_weighted,
+                       served - near_mw - per_market(mw * (region == home)), rtt_weighted,
                        xp.maximum(loads[:, 0::2], loads[:, 1::2]),
                        xp.maximum(wait_ms[:, 0::2], wait_ms[:, 1::2]))
 
