@@ -16,13 +16,18 @@ def _float(xp, a):
 
 
 def mm1_wait(arrival_rate, service_rate):
-    """Mean wait in queue of an M/M/1: rho / (mu - lambda) with rho = lambda/mu; +inf when rho >= 1."""
+    """Mean wait in queue of an M/M/1: rho / (mu (1 - rho)) = lambda / (mu (mu - lambda)); +inf when
+    rho >= 1, 0 when lambda = 0. Written in place (it runs on every link of every batch element)."""
     xp = xp_of(arrival_rate, service_rate)
     lam, mu = _float(xp, arrival_rate), _float(xp, service_rate)
+    wait = xp.array(mu - lam)  # an array even for scalar inputs
     with np.errstate(divide="ignore", invalid="ignore"):
-        wait = (lam / mu) / (mu - lam)
-    wait = xp.where(lam >= mu, xp.inf, wait)
-    return xp.where(lam == 0, 0.0, wait)
+        wait *= mu
+        xp.divide(lam, wait, out=wait)
+    wait[xp.broadcast_to(lam >= mu, wait.shape)] = xp.inf
+    if bool((mu <= 0).any()):  # lambda = mu = 0: an idle link, no wait (mu > 0 gives 0 / mu^2 = 0)
+        wait[xp.broadcast_to(lam == 0, wait.shape)] = 0.0
+    return wait
 
 
 def mm1_sojourn(arrival_rate, service_rate):

@@ -217,7 +217,7 @@ class Network:
         near_mw[b0, m0] = 0.0
         b, m = xp.concatenate([b0, spill.element]), xp.concatenate([m0, spill.market])
         region = xp.concatenate([spill.nearest[b0, m0], spill.region])
-        rtt_ms = xp.concatenate([spill.nearest_rtt[b0, m0], spill.rtt])
+        rtt_ms = xp.concatenate([spill.nearest_rtt[b0, m0], spill.rtt]).astype(xp.float64)  # + queueing
         mw = xp.concatenate([spill.nearest_mw[b0, m0], spill.mw])
         home = home_dense[b, m]
         # Grants served away from their market's access region travel: user traffic flows from the
@@ -255,28 +255,31 @@ class Network:
         ``loads`` [B, arcs] (which holds the east-west traffic), then queueing: returns (loads, M/M/1
         wait per arc in ms, queueing of each trip there and back in ms).
 
-        Trips go in slices whose paths (at most n hops each) fit the hop budget; the return path's
-        hops serve both the loads and the delay while they fit, and are walked again otherwise."""
+        Requests retrace the path of the responses (on symmetric links the reverse of a shortest path
+        is one), so a trip queues on both directions of every link of its one path. Trips go in slices
+        whose paths (at most n hops each) fit the hop budget; the hops serve both the loads and the
+        delay while they fit, and are walked again otherwise."""
         xp, n, arcs, B = self.xp, self.n_regions, 2 * self.n_links, loads.shape[0]
         tb, serving, access_region = trip // (n * n), (trip // n) % n, trip % n
-        step = max(1, TRIP_HOPS_KEPT // (2 * n))
+        step = max(1, TRIP_HOPS_KEPT // n)
         spans = [slice(lo, lo + step) for lo in range(0, trip.size, step)]
 
-        def walk(sl, src, dst):
-            return walk_arcs(state[tb[sl]], src[sl], dst[sl], states.next_hop, self.arrays.arc_index)
+        def walk(sl):
+            return walk_arcs(state[tb[sl]], serving[sl], access_region[sl], states.next_hop, self.arrays.arc_index)
 
         backs, kept = [], 0
         for sl in spans:
-            back = walk(sl, serving, access_region)
+            back = walk(sl)
             loads += loads_on_hops(back, tb[sl], user_gbps[sl], arcs, B)
             kept += back.walker.size
             backs.append(back if kept <= TRIP_HOPS_KEPT else None)
-        wait_ms = 1000.0 * mm1_wait(loads * self.packets_per_gbit, self.arc_service_pps[None, :])
+        wait_ms = mm1_wait(loads * self.packets_per_gbit, self.arc_service_pps[None, :])
+        wait_ms *= 1000.0
+        both_ways_ms = wait_ms[:, 0::2] + wait_ms[:, 1::2]  # [B, links]: arcs 2l and 2l + 1 are link l
         queue_ms = xp.zeros(trip.size, dtype=xp.float64)
         for sl, back in zip(spans, backs):
-            back = back if back is not None else walk(sl, serving, access_region)
-            there = walk(sl, access_region, serving)
-            queue_ms[sl] = sums_on_hops(there, tb[sl], wait_ms) + sums_on_hops(back, tb[sl], wait_ms)
+            back = back if back is not None else walk(sl)
+            queue_ms[sl] = sums_on_hops(back._replace(arc=back.arc // 2), tb[sl], both_ways_ms)
         return loads, wait_ms, queue_ms
 
     def _east_west_loads(self, states: States, batch: Batch):

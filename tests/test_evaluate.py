@@ -8,7 +8,7 @@ from sim.evaluate import Batch, Network
 from sim.network import NetworkArrays
 
 
-def line_network(weight_01_ms: float) -> Network:
+def line_network(weight_01_ms: float, east_west_1_to_0_gbps: float = 0.0) -> Network:
     """Regions 0 - 1 - 2 on a line; one market whose access leg is shortest to region 1."""
     w = np.full((3, 3), np.inf)
     np.fill_diagonal(w, 0.0)
@@ -19,9 +19,14 @@ def line_network(weight_01_ms: float) -> Network:
     arrays = NetworkArrays(["r0", "r1", "r2"], np.zeros(3), np.zeros(3), w, np.array([0, 1]), np.array([1, 2]),
                            ["l01", "l12"], np.array(["terrestrial"] * 2), np.ones(2), np.full(2, 100.0), arc)
     access_rtt_ms = np.array([[3.0, 1.0, 9.0]])  # [M, N]
-    return Network(arrays, access_rtt_ms, np, slo_ms=50.0, user_gbps_per_mw=0.5,
-                   east_west=lambda cap: np.zeros((cap.shape[0], 3, 3)), arc_capacity_gbps=np.full(4, 100.0),
-                   mean_packet_bytes=1000.0)
+
+    def east_west(capacity_mw):
+        flows = np.zeros((capacity_mw.shape[0], 3, 3))
+        flows[:, 1, 0] = east_west_1_to_0_gbps
+        return flows
+
+    return Network(arrays, access_rtt_ms, np, slo_ms=50.0, user_gbps_per_mw=0.5, east_west=east_west,
+                   arc_capacity_gbps=np.full(4, 100.0), mean_packet_bytes=1000.0)
 
 
 def evaluate(net: Network, demand_mw: float, capacity_mw: list[float]):
@@ -51,3 +56,21 @@ def test_without_a_tie_the_access_region_serves_first_and_nothing_travels():
     # mean RTT: 20 MW at the 1 ms access leg, 10 MW at 1 + 2 x 2 ms plus queueing there and back
     assert metrics.rtt_weighted[0, 0] > 20.0 * 1.0 + 10.0 * 5.0
     assert metrics.within_mw[0, 0] == pytest.approx(30.0)
+
+
+def test_a_trip_queues_both_ways_on_its_path():
+    """10 MW spill 1 -> 0: 5 Gbit/s of responses on arc 0 -> 1, 60 Gbit/s of east-west on arc 1 -> 0.
+    Requests retrace the response path, so the trip waits on both arcs (M/M/1 of 1000-byte packets)."""
+    net = line_network(2.0, east_west_1_to_0_gbps=60.0)
+    metrics = evaluate(net, 30.0, [20.0, 20.0, 20.0])
+    pps_per_gbps = 1e9 / 8000.0
+    mu = 100.0 * pps_per_gbps
+
+    def wait_ms(gbps):
+        lam = gbps * pps_per_gbps
+        return 1e3 * lam / (mu * (mu - lam))
+
+    assert metrics.link_load_gbps[0] == pytest.approx([60.0, 0.0])
+    queue_ms = wait_ms(5.0) + wait_ms(60.0)
+    assert metrics.link_delay_ms[0, 0] == pytest.approx(wait_ms(60.0), rel=1e-12)
+    assert metrics.rtt_weighted[0, 0] == pytest.approx(20.0 * 1.0 + 10.0 * (5.0 + queue_ms), rel=1e-12)
