@@ -305,10 +305,10 @@ class Network:
             loads = self._route_east_west(group_capacity, group_state, states.next_hop)
         else:
             reference = self.states([batch.reference]).next_hop  # [1, n, n]
-            caps, cap_of = np.unique(group_capacity, axis=0, return_inverse=True)
+            caps, cap_of = _unique_rows(group_capacity)
             loads = self._route_east_west(caps, np.zeros(len(caps), dtype=np.int64), reference)
-            loads = loads[xp.asarray(cap_of.ravel())]
-            loads += self._reroute_east_west(group_capacity, group_state, states.next_hop, reference)
+            loads = loads[xp.asarray(cap_of)]
+            loads += self._reroute_east_west(caps, cap_of, group_state, states.next_hop, reference)
             loads = xp.maximum(loads, 0.0)  # flows moved off an arc leave rounding residue, not load
         return loads[xp.asarray(inverse.ravel())]
 
@@ -326,21 +326,34 @@ class Network:
                                                   next_hop, self.arrays.arc_index, arcs, flows.shape[0])
         return loads
 
-    def _reroute_east_west(self, capacity: np.ndarray, state: np.ndarray, next_hop, reference):
-        """Per group: the flow of every pair whose path differs from the reference's, added along its
-        own path and taken off the reference path ([G, arcs])."""
+    def _reroute_east_west(self, caps: np.ndarray, cap_of: np.ndarray, state: np.ndarray, next_hop, reference):
+        """Per group g (capacity ``caps[cap_of[g]]``, routing ``next_hop[state[g]]``): the flow of every
+        pair whose path differs from the reference's, added along its own path and taken off the
+        reference path ([G, arcs]). Gravity flows are computed once per distinct capacity."""
         xp, arcs, step = self.xp, 2 * self.n_links, self._group_step()
-        out = xp.zeros((len(capacity), arcs), dtype=xp.float64)
-        for lo in range(0, len(capacity), step):
+        flows_by_cap = self.east_west(xp.asarray(caps))  # [K, n, n]
+        out = xp.zeros((len(cap_of), arcs), dtype=xp.float64)
+        for lo in range(0, len(cap_of), step):
             st = xp.asarray(state[lo: lo + step])
             g, s, d = xp.nonzero(paths_differ(next_hop[st], reference[0]))  # never i == j
             if g.size == 0:
                 continue
-            flows = self.east_west(xp.asarray(capacity[lo: lo + step]))[g, s, d]
+            flows = flows_by_cap[xp.asarray(cap_of[lo: lo + step])[g], s, d]
             out[lo: lo + step] += loads_by_state(g, s, d, flows, st, next_hop, self.arrays.arc_index, arcs, len(st))
             out[lo: lo + step] -= loads_by_state(g, s, d, flows, xp.zeros(len(st), dtype=xp.int64), reference,
                                                  self.arrays.arc_index, arcs, len(st))
         return out
+
+
+def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a 2-D host array (in order of first appearance) and each row's index among
+    them; a dict of row bytes, much faster than ``np.unique(axis=0)`` for a few hundred rows."""
+    index: dict[bytes, int] = {}
+    inverse = np.array([index.setdefault(row.tobytes(), len(index)) for row in np.ascontiguousarray(rows)],
+                       dtype=np.int64)
+    first = np.zeros(len(index), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(rows))[::-1]
+    return rows[first], inverse
 
 
 def _sum_by(xp, index, values, size: int):
