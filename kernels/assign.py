@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .backend import xp_of
+from .backend import stable_argsort, xp_of
 
 BIG_TIER = 1 << 40  # marks a missing arc in the integer tier component
 MAX_CANCEL_ROUNDS = 10_000  # guard against an endless loop (a bug); raises RuntimeError if reached
@@ -71,7 +71,7 @@ def _greedy(xp, dem, lat, cap, reach, late_arc):
     batch, m, n = lat.shape
     finite_max = float(xp.where(reach, lat, 0).max()) if lat.size else 0.0
     key = xp.where(reach, lat + late_arc * (2 * finite_max + 1), xp.inf).reshape((batch, m * n))
-    order = xp.argsort(key, axis=-1, kind="stable")
+    order = stable_argsort(xp, key)
     rows = xp.arange(batch)
     rem_d, rem_c = dem.copy(), cap.copy()
     alloc = xp.zeros((batch, m, n))

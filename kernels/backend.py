@@ -81,3 +81,28 @@ def scatter_add(xp: ModuleType, target: Any, index: Any, values: Any) -> None:
         import cupyx  # noqa: PLC0415
 
         cupyx.scatter_add(target, index, values)
+
+
+def unique_inverse(xp: ModuleType, keys: Any) -> tuple[Any, Any]:
+    """``xp.unique(keys, return_inverse=True)`` for 1-D non-negative integer keys, by one plain sort of
+    the keys packed with their positions: several times faster than the argsort ``unique`` does (a
+    plain integer sort is vectorised, an argsort is not). Falls back to ``xp.unique`` when the packed
+    values would not fit in 63 bits."""
+    n = keys.size
+    position_bits = max(1, int(n - 1).bit_length())
+    if n == 0 or int(keys.max()).bit_length() + position_bits > 62:
+        unique, inverse = xp.unique(keys, return_inverse=True)
+        return unique, inverse.reshape(-1)
+    packed = (keys.astype(xp.int64) << position_bits) | xp.arange(n, dtype=xp.int64)
+    packed.sort()
+    sorted_keys = packed >> position_bits
+    new = xp.concatenate([xp.ones(1, dtype=bool), sorted_keys[1:] != sorted_keys[:-1]])
+    inverse = xp.empty(n, dtype=xp.int64)
+    inverse[packed & ((1 << position_bits) - 1)] = xp.cumsum(new) - 1
+    return sorted_keys[new], inverse
+
+
+def stable_argsort(xp: ModuleType, a: Any, axis: int = -1) -> Any:
+    """``argsort`` that keeps equal keys in order, on both backends (CuPy's argsort is always stable
+    and takes no ``kind``)."""
+    return xp.argsort(a, axis=axis, kind="stable") if xp is np else xp.argsort(a, axis=axis)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from kernels.backend import scatter_add, xp_of
+from kernels.backend import scatter_add, stable_argsort, xp_of
 
 LEFT_MW = 1e-9  # demand (or room) below this is done: it takes no further round
 
@@ -69,7 +69,7 @@ class Spill(NamedTuple):
 def region_order(rtt):
     """Regions by increasing RTT for each market: ``[..., m, n]`` int (unreachable ones last)."""
     xp = xp_of(rtt)
-    return xp.argsort(rtt, axis=-1, kind="stable").astype(xp.int32)
+    return stable_argsort(xp, rtt).astype(xp.int32)
 
 
 def _share(xp, have, asked):

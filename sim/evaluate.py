@@ -26,7 +26,7 @@ import numpy as np
 
 from kernels import apsp, mm1_wait, to_numpy
 from kernels.paths import loads_by_state, loads_on_hops, paths_differ, sums_on_hops, walk_arcs
-from kernels.backend import scatter_add
+from kernels.backend import scatter_add, unique_inverse
 from kernels.spill import assign_nearest_first, region_order
 from sim.network import NetworkArrays
 
@@ -224,8 +224,7 @@ class Network:
         # serving region back to the access region, and queueing adds on the way there and back.
         # Grants sharing (element, region, access region) share both paths: walk each path once.
         far = xp.nonzero(region != home)[0]
-        trip, trip_of = xp.unique((b[far] * n + region[far]) * n + home[far], return_inverse=True)
-        trip_of = trip_of.reshape(-1)
+        trip, trip_of = unique_inverse(xp, (b[far] * n + region[far]) * n + home[far])
         user_gbps = xp.zeros(trip.size, dtype=xp.float64)
         scatter_add(xp, user_gbps, trip_of, mw[far] * self.user_gbps_per_mw)
         loads, wait_ms, trip_queue_ms = self._trips(states, state, trip, user_gbps,

@@ -37,3 +37,36 @@ def test_queueing_and_assign_parity():
     want = kernels.assign_by_latency(dem, rtt, cap, 50.0)
     got = kernels.assign_by_latency(cupy.asarray(dem), cupy.asarray(rtt), cupy.asarray(cap), 50.0)
     np.testing.assert_allclose(kernels.to_numpy(got.unmet), want.unmet, atol=1e-9)
+
+
+def test_spill_paths_and_helpers_parity():
+    from kernels.backend import unique_inverse
+    from kernels.paths import loads_by_state, paths_differ
+    from kernels.spill import assign_nearest_first, region_order
+
+    rng = np.random.default_rng(3)
+    rtt = rng.uniform(1.0, 200.0, (3, 6, 5))
+    rtt[rng.random(rtt.shape) < 0.2] = np.inf
+    demand, capacity = rng.uniform(0, 50, (40, 6)), rng.uniform(0, 60, (40, 5))
+    state = rng.integers(0, 3, 40)
+    want = assign_nearest_first(demand, capacity, rtt, region_order(rtt), state)
+    got = assign_nearest_first(cupy.asarray(demand), cupy.asarray(capacity), cupy.asarray(rtt),
+                               region_order(cupy.asarray(rtt)), cupy.asarray(state))
+    np.testing.assert_allclose(kernels.to_numpy(got.unmet), want.unmet, atol=1e-9)
+    np.testing.assert_allclose(kernels.to_numpy(got.dense(5)), want.dense(5), atol=1e-9)
+    w = rng.uniform(1, 10, (3, 9, 9))
+    w[rng.random(w.shape) > 0.4] = np.inf
+    _, next_hop = kernels.apsp(w)
+    arc_index = np.where(np.eye(9, dtype=bool), -1, np.arange(81).reshape(9, 9))
+    b, s, d = rng.integers(0, 4, 50), rng.integers(0, 9, 50), rng.integers(0, 9, 50)
+    flows, st = rng.random(50), rng.integers(0, 3, 4)
+    want_loads = loads_by_state(b, s, d, flows, st, next_hop, arc_index, 81, 4)
+    got_loads = loads_by_state(*(cupy.asarray(x) for x in (b, s, d, flows, st, next_hop, arc_index)), 81, 4)
+    np.testing.assert_allclose(kernels.to_numpy(got_loads), want_loads, rtol=1e-12)
+    np.testing.assert_array_equal(kernels.to_numpy(paths_differ(cupy.asarray(next_hop), cupy.asarray(next_hop[0]))),
+                                  paths_differ(next_hop, next_hop[0]))
+    keys = rng.integers(0, 1000, 500)
+    for got_part, want_part in zip(unique_inverse(cupy, cupy.asarray(keys)), np.unique(keys, return_inverse=True)):
+        np.testing.assert_array_equal(kernels.to_numpy(got_part), want_part)
+    lam = rng.uniform(0, 2, 20)
+    np.testing.assert_allclose(kernels.to_numpy(kernels.mm1_wait(cupy.asarray(lam), 1.0)), kernels.mm1_wait(lam, 1.0))
