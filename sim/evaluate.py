@@ -211,18 +211,11 @@ class Network:
         spill = assign_nearest_first(batch.demand_mw, batch.capacity_mw, states.rtt_ms, states.order, state,
                                      sorted_rtt=states.sorted_rtt)
         home_dense = xp.maximum(states.access[state], 0)  # [B, M]
-        # A nearest region that is not the access region (an RTT tie) is a trip like any spill.
-        b0, m0 = xp.nonzero((spill.nearest != home_dense) & (spill.nearest_mw > 0))
-        near_mw = spill.nearest_mw.copy()
-        near_mw[b0, m0] = 0.0
-        b, m = xp.concatenate([b0, spill.element]), xp.concatenate([m0, spill.market])
-        region = xp.concatenate([spill.nearest[b0, m0], spill.region])
-        rtt_ms = xp.concatenate([spill.nearest_rtt[b0, m0], spill.rtt]).astype(xp.float64)  # + queueing
-        mw = xp.concatenate([spill.nearest_mw[b0, m0], spill.mw])
+        near_mw, b, m, region, rtt_ms, mw = _split_grants(xp, spill, home_dense)
         home = home_dense[b, m]
         # Grants served away from their market's access region travel: user traffic flows from the
         # serving region back to the access region, and queueing adds on the way there and back.
-        # Grants sharing (element, region, access region) share both paths: walk each path once.
+        # Grants sharing (element, region, access region) share their path: walk it once.
         far = xp.nonzero(region != home)[0]
         trip, trip_of = unique_inverse(xp, (b[far] * n + region[far]) * n + home[far])
         user_gbps = xp.zeros(trip.size, dtype=xp.float64)
@@ -342,6 +335,21 @@ class Network:
             out[lo: lo + step] -= loads_by_state(g, s, d, flows, xp.zeros(len(st), dtype=xp.int64), reference,
                                                  self.arrays.arc_index, arcs, len(st))
         return out
+
+
+def _split_grants(xp, spill, home):
+    """Round-0 grants served by the access region ``home`` [B, M] stay dense (``near_mw`` [B, M]); all
+    others go on one sparse list ``(b, m, region, rtt_ms, mw)`` with the spilled grants, RTTs in float64
+    for the queueing to come. A round-0 grant lands elsewhere only when another region ties with the
+    access region on RTT and comes first in the order: then it travels like a spill."""
+    b0, m0 = xp.nonzero((spill.nearest != home) & (spill.nearest_mw > 0))
+    near_mw = spill.nearest_mw.copy()
+    near_mw[b0, m0] = 0.0
+    b, m = xp.concatenate([b0, spill.element]), xp.concatenate([m0, spill.market])
+    region = xp.concatenate([spill.nearest[b0, m0], spill.region])
+    rtt_ms = xp.concatenate([spill.nearest_rtt[b0, m0], spill.rtt]).astype(xp.float64)
+    mw = xp.concatenate([spill.nearest_mw[b0, m0], spill.mw])
+    return near_mw, b, m, region, rtt_ms, mw
 
 
 def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
