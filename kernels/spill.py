@@ -46,11 +46,11 @@ class Spill(NamedTuple):
     served: object
     unmet: object
 
-    def grants(self):
-        """Every grant as one sparse list ``(element, market, region, rtt, mw)``, round 0 included
-        (grants of 0 MW left out)."""
+    def grants(self, round_0=None):
+        """The grants as one sparse list ``(element, market, region, rtt, mw)``: the round-0 grants
+        where ``round_0`` [B, M] is true (default: every one above 0 MW), then the spilled ones."""
         xp = xp_of(self.mw)
-        b, m = xp.nonzero(self.nearest_mw > 0)
+        b, m = xp.nonzero(self.nearest_mw > 0 if round_0 is None else round_0)
         return (xp.concatenate([b, self.element]), xp.concatenate([m, self.market]),
                 xp.concatenate([self.nearest[b, m], self.region]),
                 xp.concatenate([self.nearest_rtt[b, m], self.rtt]),

@@ -38,7 +38,7 @@ import kernels
 from sim.config import add_months, month_number, month_range
 from sim.demand import demand_paths, east_west_gbps, user_gbps_per_mw
 from sim.errors import InputError
-from sim.evaluate import Batch, Metrics, Network
+from sim.evaluate import Batch, Metrics, Network, unique_keys
 from sim.failures import Outages, random_link_outages, random_region_outages
 from sim.geo import fibre_floor_rtt_ms
 from sim.supply import supply_plan
@@ -387,7 +387,7 @@ class RunState:
         changed = [i for i, f in enumerate(fingerprints[1:]) if f != fingerprints[0]]
         seg_sample = np.array([segments[i][0] for i in changed], dtype=np.int64)
         seg_weight = np.array([(segments[i][3] - segments[i][2]) / days for i in changed])
-        unique, state_of = _unique_keys([fingerprints[0]] + [fingerprints[i + 1] for i in changed])
+        unique, state_of = unique_keys([fingerprints[0]] + [fingerprints[i + 1] for i in changed])
         # One element per (sample, state), sorted by sample: a sample back in a state it already had
         # this month (a second cut healed first) adds its time to the same element.
         pairs, inverse = np.unique(seg_sample * len(unique) + state_of[1:], return_inverse=True)
@@ -520,12 +520,6 @@ def _pack(bits: np.ndarray) -> bytes:
     return np.packbits(bits, bitorder="little").tobytes()
 
 
-def _unique_keys(keys: list[bytes]) -> tuple[list[bytes], np.ndarray]:
-    index: dict[bytes, int] = {}
-    state_of = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int64)
-    return list(index), state_of
-
-
 def n_minus_1(eng: Engine, t: int) -> list[dict]:
     """Every single-link and single-region failure at month ``t``, on each curve's P50 demand."""
     net = eng.network
@@ -538,7 +532,7 @@ def n_minus_1(eng: Engine, t: int) -> list[dict]:
         bits[b] = True
         keys.append(_pack(bits))
     fingerprints = net.canonical(keys)
-    unique, state_of = _unique_keys(fingerprints)
+    unique, state_of = unique_keys(fingerprints)
     host = _n_minus_1_metrics(eng, t, unique, state_of)
     arrays = eng.world.arrays
     names = arrays.link_ids + [r.id for r in eng.world.regions]

@@ -342,23 +342,23 @@ def _split_grants(xp, spill, home):
     others go on one sparse list ``(b, m, region, rtt_ms, mw)`` with the spilled grants, RTTs in float64
     for the queueing to come. A round-0 grant lands elsewhere only when another region ties with the
     access region on RTT and comes first in the order: then it travels like a spill."""
-    b0, m0 = xp.nonzero((spill.nearest != home) & (spill.nearest_mw > 0))
-    near_mw = spill.nearest_mw.copy()
-    near_mw[b0, m0] = 0.0
-    b, m = xp.concatenate([b0, spill.element]), xp.concatenate([m0, spill.market])
-    region = xp.concatenate([spill.nearest[b0, m0], spill.region])
-    rtt_ms = xp.concatenate([spill.nearest_rtt[b0, m0], spill.rtt]).astype(xp.float64)
-    mw = xp.concatenate([spill.nearest_mw[b0, m0], spill.mw])
-    return near_mw, b, m, region, rtt_ms, mw
+    elsewhere = (spill.nearest != home) & (spill.nearest_mw > 0)
+    b, m, region, rtt_ms, mw = spill.grants(elsewhere)
+    return xp.where(elsewhere, 0.0, spill.nearest_mw), b, m, region, rtt_ms.astype(xp.float64), mw
+
+
+def unique_keys(keys: list[bytes]) -> tuple[list[bytes], np.ndarray]:
+    """Distinct keys in order of first appearance, and each key's index among them."""
+    index: dict[bytes, int] = {}
+    inverse = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int64)
+    return list(index), inverse
 
 
 def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows of a 2-D host array (in order of first appearance) and each row's index among
-    them; a dict of row bytes, much faster than ``np.unique(axis=0)`` for a few hundred rows."""
-    index: dict[bytes, int] = {}
-    inverse = np.array([index.setdefault(row.tobytes(), len(index)) for row in np.ascontiguousarray(rows)],
-                       dtype=np.int64)
-    first = np.zeros(len(index), dtype=np.int64)
+    them, by their bytes: much faster than ``np.unique(axis=0)`` for a few hundred rows."""
+    distinct, inverse = unique_keys([row.tobytes() for row in np.ascontiguousarray(rows)])
+    first = np.zeros(len(distinct), dtype=np.int64)
     first[inverse[::-1]] = np.arange(len(rows))[::-1]
     return rows[first], inverse
 
