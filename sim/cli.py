@@ -7,12 +7,14 @@ the API has kept what it finished.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from sim.errors import EXIT_INPUT, InputError
 
 DEFAULT_SCENARIO = Path("scenarios") / "alibaba-2025.yaml"
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a Unix tool whose reader closed early
 
 
 def _scenario(path: str | None):
@@ -168,13 +170,27 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a reader that left early shows up here, not in the interpreter's last flush
+        return code
     except InputError as err:
         print(str(err), file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted: finished work was kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """The reader of stdout closed early (``infrasim regions | head -3``): stop quietly, as a Unix tool
+    killed by SIGPIPE does. stdout is pointed at /dev/null so the interpreter's final flush of what is
+    still buffered cannot raise again (the recipe of the Python signal module's documentation)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

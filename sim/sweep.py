@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 import typing
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -498,7 +499,12 @@ def _one_line(err: BaseException) -> str:
 def _gather(client, todo, args, variants_dir, backend, bar, progress) -> None:
     from distributed import as_completed
 
-    futures = {client.submit(run_variant, *args[h], key=f"infrasim-variant-{h[:HASH_CHARS]}", pure=False): h
+    # Keys are unique per submission. Dask cancels asynchronously: after an interrupted sweep the
+    # scheduler may still be forgetting the old tasks when a rerun on the same client submits, and a
+    # reused key would attach the new future to the task being cancelled (it comes back cancelled).
+    # A fresh suffix makes every submission its own task; the variant hash stays in the key for logs.
+    batch = uuid.uuid4().hex[:8]
+    futures = {client.submit(run_variant, *args[h], key=f"infrasim-variant-{h[:HASH_CHARS]}-{batch}", pure=False): h
                for h in todo}
     try:
         for future in as_completed(futures):

@@ -10,6 +10,7 @@ import json
 import math
 import sys
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -138,6 +139,41 @@ def test_interrupted_sweep_keeps_finished_variants_and_rerun_finishes(scenario, 
     table = _sweep(scenario, out, client)
     assert sorted(table.status) == [STATUS_OK] * 3 + [STATUS_SKIPPED]
     assert len(_folders(out)) == 4
+
+
+def slow_runner(scenario, **kw):
+    time.sleep(0.4)
+    return fake_runner(scenario, **kw)
+
+
+def test_rerun_on_the_same_client_survives_a_cancellation_still_in_flight(scenario, tmp_path, client, monkeypatch):
+    """Dask cancels asynchronously. Here the interrupted sweep's cancellation reaches the scheduler only
+    after the rerun has submitted its first task: a rerun that reused the interrupted tasks' keys would
+    be cancelled with them (it came back 'failed' in CI). Submission keys are unique, so the late
+    cancellation only hits the old tasks and the rerun runs every unfinished variant."""
+    out = tmp_path / "out"
+    in_flight: list[list] = []
+    real_cancel, real_submit = client.cancel, client.submit
+
+    def cancel_later(futures, *args, **kwargs):
+        in_flight.append(list(futures))
+
+    def submit_then_deliver(*args, **kwargs):
+        future = real_submit(*args, **kwargs)
+        while in_flight:
+            real_cancel(in_flight.pop())
+        return future
+
+    monkeypatch.setattr(client, "cancel", cancel_later)
+    monkeypatch.setattr(client, "submit", submit_then_deliver)
+
+    def stop(row):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(scenario, GRID, out_dir=out, runner=slow_runner, client=client, progress=stop)
+    table = run_sweep(scenario, GRID, out_dir=out, runner=slow_runner, client=client, progress=False)
+    assert sorted(table.status) == [STATUS_OK] * 3 + [STATUS_SKIPPED], table.error.tolist()
 
 
 def test_runner_interrupted_on_second_variant_in_process(scenario, tmp_path):
