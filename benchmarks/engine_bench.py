@@ -113,9 +113,9 @@ def profile(args) -> None:
     import pstats
 
     import sim
-    import sim.engine
+    import sim.engine.calendar
 
-    sim.engine.ThreadPoolExecutor = InlineExecutor  # one thread, so the profile is complete (CPU, not wall)
+    sim.engine.calendar.ThreadPoolExecutor = InlineExecutor  # one thread, so the profile is complete (CPU, not wall)
     profiler = cProfile.Profile()
     profiler.enable()
     sim.run(ROOT / "scenarios" / "alibaba-2025.yaml", samples=int(args.samples.split(",")[0]), seed=1,
@@ -130,12 +130,13 @@ def compare_exact(args) -> None:
     """Within-SLO MW and MW x ms of nearest-first vs the exact lexicographic optimum, on the intact
     network at each December, for the first samples of every curve."""
     import numpy as np
+    from tabulate import tabulate
 
     import sim
     from kernels import assign_by_latency
     from kernels.spill import assign_nearest_first
-    from sim.engine import Engine, _pack
-    from tabulate import tabulate
+    from sim.engine.batches import pack_bits
+    from sim.engine.calendar import Engine
 
     scenario = sim.load_scenario(ROOT / "scenarios" / "alibaba-2025.yaml")
     engine = Engine(scenario, args.exact_samples, 1, np, False)
@@ -145,7 +146,7 @@ def compare_exact(args) -> None:
             continue
         bits = np.zeros(net.n_bits, bool)
         bits[net.n_links:] = engine.open_month > t
-        states = net.states(net.canonical([_pack(bits)]))
+        states = net.states(net.canonical([pack_bits(bits)]))
         demand = engine.paths.market_at(t).reshape(-1, net.n_markets).astype(float)
         cap = np.repeat(engine.capacity_mw[:, t, :], args.exact_samples, axis=0) * np.asarray(states.region_up[0])
         state = np.zeros(len(demand), dtype=int)

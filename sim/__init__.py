@@ -9,15 +9,14 @@ The command line `infrasim` is a thin face over this API::
     results.summary["new_zones"]         # the headline figures of summary.json
     results.plot_saturation()            # matplotlib figures
 """
-__version__ = "0.1.0"
-
-from sim.errors import InputError  # noqa: E402
+from sim._version import __version__
+from sim.errors import InputError
 
 
 def __getattr__(name: str):
     # Lazy: `import sim` stays cheap (the CLI imports only what a command needs).
     if name in ("load_scenario", "scenario_from_dict"):
-        from sim import scenario
+        from sim.model import scenario
 
         return getattr(scenario, name)
     if name == "run":
@@ -25,7 +24,7 @@ def __getattr__(name: str):
 
         return run
     if name == "Results":
-        from sim.results import Results
+        from sim.outputs.results import Results
 
         return Results
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -18,7 +18,7 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a Unix tool wh
 
 
 def _scenario(path: str | None):
-    from sim.scenario import load_scenario, scenario_from_dict
+    from sim.model.scenario import load_scenario, scenario_from_dict
 
     if path is None:
         return scenario_from_dict({"name": "default footprint"})
@@ -32,7 +32,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from sim.scenario import json_schema
+    from sim.model.scenario import json_schema
 
     print(json_schema())
     return 0
@@ -41,7 +41,7 @@ def cmd_schema(args) -> int:
 def cmd_regions(args) -> int:
     from tabulate import tabulate
 
-    from sim.world import build_world
+    from sim.model.world import build_world
 
     world = build_world(_scenario(args.scenario))
     rows = world.footprint_rows()
@@ -53,7 +53,7 @@ def cmd_regions(args) -> int:
 
 
 def cmd_latency(args) -> int:
-    from sim.latency import write_latency_csv
+    from sim.engine.routes import write_latency_csv
 
     out = Path(args.out) if args.out else None
     text = write_latency_csv(_scenario(args.scenario), Path(args.pairs), out)
@@ -63,7 +63,7 @@ def cmd_latency(args) -> int:
 
 
 def cmd_demand(args) -> int:
-    from sim.demand import write_demand_outputs
+    from sim.outputs.demand_report import write_demand_outputs
 
     scenario = _scenario(args.scenario)
     samples = args.samples or min(scenario.samples, 1000)
@@ -73,15 +73,22 @@ def cmd_demand(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from sim.engine import run_cli
+    """`infrasim run`: simulate, write the run folder, print the headline."""
+    from sim.api import run
 
-    return run_cli(_scenario(args.scenario), out_dir=Path(args.out), samples=args.samples, seed=args.seed,
-                   backend=args.backend, progress=None if not args.quiet else False,
-                   max_memory_gb=args.max_memory)
+    out_dir = Path(args.out)
+    results = run(_scenario(args.scenario), samples=args.samples, seed=args.seed, backend=args.backend,
+                  out_dir=out_dir, progress=None if not args.quiet else False, max_memory_gb=args.max_memory)
+    for line in results.summary.get("headline", []):
+        print(line)
+    print(f"wrote {out_dir}/ (summary.json, tables, plots, report.html) in {results.summary['runtime_s']:.1f} s")
+    if results.meta.get("interrupted"):
+        raise KeyboardInterrupt
+    return 0
 
 
 def cmd_report(args) -> int:
-    from sim.report import write_report
+    from sim.outputs.report import write_report
 
     path = write_report(Path(args.run_dir))
     print(f"wrote {path}")
@@ -89,7 +96,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_selfcheck(args) -> int:
-    from sim.selfcheck import main as selfcheck_main
+    from sim.validation.selfcheck import main as selfcheck_main
 
     return selfcheck_main(out_dir=Path(args.out) if args.out else None, quick=args.quick)
 

@@ -19,7 +19,7 @@ a remote cluster does not need a file system shared with the client.
 
 ``OUT/sweep.csv`` has one row per variant (hash, varied values, status ``ok`` / ``failed`` /
 ``skipped-as-done`` / ``not-run``, error, headline figures of the base curve) and ``OUT/tornado.png``
-ranks the varied keys by how far they move the new zones' saturation (see :mod:`sim.tornado`).
+ranks the varied keys by how far they move the new zones' saturation (see :mod:`sim.outputs.tornado`).
 """
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ def _step(annotation: Any, part: str, key: str) -> tuple[Any, str | int]:
 
 def resolve_key(key: str) -> tuple[str | int, ...]:
     """Check a dotted key path against the scenario schema; integer parts index lists."""
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
 
     annotation: Any = Scenario
     parts: list[str | int] = []
@@ -228,7 +228,7 @@ def variant_hash(scenario_json: str, samples: int, seed: int, backend: str) -> s
 def build_variants(raw: dict, varies: list[Vary], mode: str, source: str, base: Path,
                    samples: int | None, seed: int | None, backend: str) -> list[Variant]:
     """Every variant's raw mapping, validated with scenario_from_dict; bad ones carry their error."""
-    from sim.scenario import scenario_from_dict
+    from sim.model.scenario import scenario_from_dict
 
     parts = {v.key: v.parts for v in varies}
     variants = []
@@ -259,7 +259,7 @@ def default_runner(*args, **kwargs):
     A sweep needs each variant's numbers, not hundreds of reports; ``infrasim report OUT/variants/<hash>``
     builds one variant's plots and report later from its tables.
     """
-    from sim import run
+    from sim.api import run
 
     return run(*args, report=False, **kwargs)
 
@@ -271,7 +271,7 @@ def run_variant(raw: dict, source: str, base: str, samples: int | None, seed: in
     This is the Dask task: it takes the raw mapping (plain, picklable data), so the worker validates the
     scenario itself. The files travel back to the client, which writes them under the sweep folder.
     """
-    from sim.scenario import scenario_from_dict
+    from sim.model.scenario import scenario_from_dict
 
     runner = runner or default_runner
     scenario = scenario_from_dict(copy.deepcopy(raw), source, Path(base))
@@ -424,7 +424,7 @@ def run_sweep(scenario_path: Path, vary: list[str], mode: str = "grid", schedule
     ``progress``: None = a bar when stderr is a terminal, True/False = on/off, or a callable called with
     each finished row (dict). Ctrl-C keeps every finished variant and re-raises KeyboardInterrupt.
     """
-    from sim.scenario import read_yaml
+    from sim.model.scenario import read_yaml
 
     scenario_path = Path(scenario_path)
     raw = read_yaml(scenario_path)
@@ -536,7 +536,7 @@ def _finish(group: list[Variant], variants_dir: Path, backend: str, outcome: tup
 
 def _write_outputs(variants: list[Variant], varies: list[Vary], out_dir: Path, mode: str) -> pd.DataFrame:
     """sweep.csv (written atomically) and the tornado plot; returns the table."""
-    from sim.tornado import write_tornado
+    from sim.outputs.tornado import write_tornado
 
     table = pd.DataFrame([v.row for v in variants])
     tmp = out_dir / "sweep.csv.partial"

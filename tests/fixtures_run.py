@@ -1,6 +1,6 @@
 """A small synthetic run folder in exactly the run-folder format (docs/ARCHITECTURE.md, "Run folder").
 
-The presentation layer (sim.plots, sim.report) is tested against this folder, so it must look like
+The presentation layer (sim.outputs.plots, sim.outputs.report) is tested against this folder, so it must look like
 a real run: the packaged Alibaba catalogue (29 existing regions + the announced new sites), the packaged
 markets, a sparse backbone of ~45 links named ``a~b`` (one crosses the antimeridian), months
 2025-01..2030-12, curves bear/base/bull and quantiles p10/p50/p90. The numbers are made up with a tiny

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.catalogue import FootprintConfig, MarketsConfig, load_footprint, load_markets
 from sim.errors import InputError
+from sim.model.catalogue import FootprintConfig, MarketsConfig, load_footprint, load_markets
 
 ANNOUNCED_COUNTRIES = {"Brazil", "France", "Netherlands", "Mexico", "Japan", "South Korea", "Malaysia",
                        "United Arab Emirates"}

@@ -6,17 +6,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from pydantic import ValidationError
 
 from sim.config import month_range
-from sim.demand import (DEFAULT_OPERATOR_SHARE_BY_BLOC, OPERATOR_GLOBAL_SHARE, CurveConfig,
-                        DemandConfig, TrafficConfig, demand_paths, east_west_gbps,
-                        exponential_growth, industry_spend_usd, industry_spend_usd_by_year,
-                        installed_mw_by_year, market_weights, solve_growth_per_year,
-                        user_gbps_per_mw)
 from sim.errors import InputError
+from sim.model.demand import (DEFAULT_OPERATOR_SHARE_BY_BLOC, OPERATOR_GLOBAL_SHARE, CurveConfig, DemandConfig,
+                              TrafficConfig, demand_paths, east_west_gbps, exponential_growth, industry_spend_usd,
+                              industry_spend_usd_by_year, installed_mw_by_year, market_weights, solve_growth_per_year,
+                              user_gbps_per_mw)
 
 MONTHS = month_range("2025-01", "2030-12")
 BLOC_WEIGHTS_2030 = {"north_america": 0.46, "china": 0.28, "europe": 0.12, "apac_ex_china": 0.10,
@@ -214,8 +212,8 @@ def test_east_west_gravity_hand_case():
 
 
 def test_write_demand_outputs_files_and_table(tmp_path):
-    from sim.demand import write_demand_outputs
-    from sim.scenario import scenario_from_dict
+    from sim.model.scenario import scenario_from_dict
+    from sim.outputs.demand_report import write_demand_outputs
 
     scenario = scenario_from_dict({"name": "t", "horizon": {"start": "2025-01", "end": "2026-12"}})
     text = write_demand_outputs(scenario, tmp_path, samples=20, seed=1)

@@ -8,7 +8,7 @@ import pytest
 
 import sim
 from sim.cli import main
-from sim.engine import Engine
+from sim.engine.calendar import Engine
 
 TWO_REGIONS = """region_id,city,country,lat,lon,zones,status,opens,kind,note,source
 ra,Alpha,Testland,0.0,0.0,1,existing,,region,,test
@@ -166,7 +166,7 @@ def test_a_run_that_cannot_fit_is_refused_before_it_starts(tmp_path, capsys):
 
 def test_interrupted_run_keeps_the_months_before_the_interruption(tmp_path, monkeypatch):
     """Ctrl-C while months are evaluated side by side: every month before it is kept, none after."""
-    from sim.engine import RunState
+    from sim.engine.calendar import RunState
 
     evaluate = RunState._evaluate_month
 
@@ -185,22 +185,22 @@ def test_interrupted_run_keeps_the_months_before_the_interruption(tmp_path, monk
 def test_east_west_moved_by_difference_equals_routing_everything():
     """East-west traffic of failure states routed as a difference from the intact network (only the
     pairs whose path changed move) gives the same loads and metrics as routing every state in full."""
-    from sim.engine import _pack
-    from sim.evaluate import Batch, Metrics
+    from sim.engine.batches import pack_bits
+    from sim.engine.evaluate import Batch, Metrics
 
     scenario = sim.scenario_from_dict({"name": "default footprint", "footprint": {"catalogue": "alibaba"}})
     engine = Engine(scenario, 3, 1, np, False)
     net, t = engine.network, 60
     base = np.zeros(net.n_bits, bool)
     base[net.n_links:] = engine.open_month > t
-    keys = [_pack(base)]
+    keys = [pack_bits(base)]
     for bit in [0, 3, 7, 11, net.n_links + 2]:  # four link cuts and a region outage
         bits = base.copy()
         bits[bit] = True
-        keys.append(_pack(bits))
+        keys.append(pack_bits(bits))
     both = base.copy()
     both[[1, 5]] = True  # two cuts at once
-    keys.append(_pack(both))
+    keys.append(pack_bits(both))
     fingerprints = list(dict.fromkeys(net.canonical(keys)))
     states = net.states(fingerprints)
     state = np.repeat(np.arange(len(fingerprints)), 3)
@@ -215,7 +215,7 @@ def test_east_west_moved_by_difference_equals_routing_everything():
 
 def test_sorted_quantiles_equal_numpy_quantile():
     """The engine's quantiles (one sort) equal np.quantile bit for bit, with inf and NaN samples."""
-    from sim.engine import QUANTILES, _quantiles
+    from sim.engine.calendar import QUANTILES, _quantiles
 
     rng = np.random.default_rng(0)
     for trial in range(200):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.evaluate import Batch, Network
-from sim.network import NetworkArrays
+from sim.engine.evaluate import Batch, Network
+from sim.model.network import NetworkArrays
 
 
 def line_network(weight_01_ms: float, east_west_1_to_0_gbps: float = 0.0) -> Network:

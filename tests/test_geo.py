@@ -1,12 +1,11 @@
-"""Great circles, the fibre floor and the land/sea rule (sim.geo)."""
+"""Great circles, the fibre floor and the land/sea rule (sim.model.geo)."""
 import math
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from sim.geo import (C_KM_PER_MS, EARTH_RADIUS_KM, FIBRE_INDEX, fibre_floor_rtt_ms, great_circle_km,
-                     great_circle_points, mean_position, on_land, path_kind, sea_share)
+from sim.model.geo import (C_KM_PER_MS, EARTH_RADIUS_KM, FIBRE_INDEX, fibre_floor_rtt_ms, great_circle_km,
+                           great_circle_points, mean_position, on_land, path_kind, sea_share)
 
 lats = st.floats(-90, 90)
 lons = st.floats(-180, 180)

@@ -1,11 +1,11 @@
-"""GraphML topologies: small fixtures and all 276 Internet Topology Zoo files (sim.network)."""
+"""GraphML topologies: small fixtures and all 276 Internet Topology Zoo files (sim.model.network)."""
 from pathlib import Path
 
 import networkx as nx
 import pytest
 
 from sim.errors import InputError
-from sim.network import TopologyConfig, graphml_markets, load_graphml
+from sim.model.network import TopologyConfig, graphml_markets, load_graphml
 
 DATA = Path(__file__).parent / "data"
 ZOO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "topologyzoo"

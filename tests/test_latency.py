@@ -1,20 +1,21 @@
-"""Latency predictions, the fibre floor, the pairs CSV and the calibration (sim.latency)."""
+"""Latency: the propagation maths (sim.model.latency), routed predictions and the pairs CSV
+(sim.engine.routes), and the calibration (sim.validation.calibration)."""
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from sim.catalogue import FootprintConfig, load_regions
+from sim.engine.routes import path_rtt_matrix_ms, predict_rtt_ms, write_latency_csv
 from sim.errors import InputError
-from sim.geo import fibre_floor_rtt_ms, great_circle_km
-from sim.latency import (CALIBRATED_PER_HOP_MS, CALIBRATED_ROUTE_FACTOR_SUBMARINE,
-                         CALIBRATED_ROUTE_FACTOR_TERRESTRIAL, LatencyConfig, calibrate, calibration_report,
-                         link_one_way_ms, load_measured, path_rtt_matrix_ms, predict_rtt_ms, write_latency_csv)
-from sim.network import TopologyConfig, build_network
+from sim.model.catalogue import FootprintConfig, load_regions
+from sim.model.geo import fibre_floor_rtt_ms, great_circle_km
+from sim.model.latency import (CALIBRATED_PER_HOP_MS, CALIBRATED_ROUTE_FACTOR_SUBMARINE,
+                               CALIBRATED_ROUTE_FACTOR_TERRESTRIAL, LatencyConfig, link_one_way_ms)
+from sim.model.network import TopologyConfig, build_network
+from sim.validation.calibration import calibrate, calibration_report, load_measured
 
 DATA = Path(__file__).parent / "data"
 REGIONS = load_regions(FootprintConfig())
@@ -95,7 +96,7 @@ def test_defaults_are_the_calibrated_values():
 def test_calibration_recovers_a_known_model():
     rows = load_measured().copy()
     floor = fibre_floor_rtt_ms(great_circle_km(rows["a_lat"], rows["a_lon"], rows["b_lat"], rows["b_lon"]))
-    from sim.geo import path_kind
+    from sim.model.geo import path_kind
     sub = path_kind(rows["a_lat"], rows["a_lon"], rows["b_lat"], rows["b_lon"]) == "submarine"
     rows["rtt_ms"] = np.where(sub, 1.25, 1.8) * floor + 3.0
     fit = calibrate(rows)
@@ -145,7 +146,7 @@ def test_config_refuses_impossible_values():
 
 
 def test_latency_csv_text_without_out_path_and_with_scenario():
-    from sim.scenario import scenario_from_dict
+    from sim.model.scenario import scenario_from_dict
 
     text = write_latency_csv(scenario_from_dict({"name": "t"}), DATA / "pairs.csv", None)
     lines = text.strip().splitlines()

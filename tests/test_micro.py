@@ -1,16 +1,15 @@
-"""The request-level SimPy models of sim/micro.py against exact results."""
+"""The request-level SimPy models of sim/validation/micro.py against exact results."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from sim import micro
-from sim.micro import (NetworkSpec, batch_means, deterministic_service, lindley_waits, lognormal_service,
-                       simulate_network, simulate_queue, t_quantile)
+from sim.validation import micro
+from sim.validation.micro import (NetworkSpec, batch_means, deterministic_service, lindley_waits, lognormal_service,
+                                  simulate_network, simulate_queue, t_quantile)
 
 
 @pytest.mark.parametrize("chunk", [1000, 1 << 16])

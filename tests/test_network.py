@@ -1,16 +1,16 @@
-"""The default backbone and its arrays (sim.network)."""
+"""The default backbone and its arrays (sim.model.network)."""
 import math
 
 import networkx as nx
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from sim.catalogue import FootprintConfig, Region, load_regions
-from sim.geo import fibre_floor_rtt_ms
-from sim.latency import LatencyConfig, path_rtt_matrix_ms
-from sim.network import CORRIDORS, TopologyConfig, build_network, corridor_pairs, links_table, network_arrays
+from sim.engine.routes import path_rtt_matrix_ms
+from sim.model.catalogue import FootprintConfig, Region, load_regions
+from sim.model.geo import fibre_floor_rtt_ms
+from sim.model.latency import LatencyConfig
+from sim.model.network import CORRIDORS, TopologyConfig, build_network, corridor_pairs, links_table, network_arrays
 
 REGIONS = load_regions(FootprintConfig())
 NET = build_network(REGIONS)

@@ -1,4 +1,4 @@
-"""Tests of sim.plots against a synthetic run folder (tests/fixtures_run.py) and on analytic cases."""
+"""Tests of sim.outputs.plots against a synthetic run folder (tests/fixtures_run.py) and on analytic cases."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -8,14 +8,13 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from fixtures_run import write_run_folder
+from hypothesis import given, settings, strategies as st
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from fixtures_run import write_run_folder
-from sim import plots
-from sim.report import read_run_folder
+from sim.outputs import plots
+from sim.outputs.report import read_run_folder
 
 UNITS = ("(MW)", "(ms)", "(%)", "(°)", "(pp)", "utilisation", "month")
 

@@ -1,4 +1,4 @@
-"""Tests of sim.report: reading a run folder, the headline, and report.html (also in headless Chromium)."""
+"""Tests of sim.outputs.report: reading a run folder, the headline, and report.html (also in headless Chromium)."""
 from __future__ import annotations
 
 import base64
@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from fixtures_run import write_run_folder
+
 from sim.errors import InputError
-from sim.report import headline, html_table, read_run_folder, summary_value, write_report
+from sim.outputs.report import headline, html_table, read_run_folder, summary_value, write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 FIG_SPAN = re.compile(r'<span class="fig" data-key="([^"]*)" data-value="([^"]*)">([^<]*)</span>')
@@ -34,7 +34,7 @@ def report(run_dir) -> Path:
 
 
 def _expected_text(key: str, value) -> str:
-    """How a headline figure must read, derived here independently of sim.report."""
+    """How a headline figure must read, derived here independently of sim.outputs.report."""
     leaf = key.split(".")[-1]
     if isinstance(value, str):
         return value

@@ -8,7 +8,7 @@ import pytest
 
 from sim.cli import main
 from sim.errors import InputError
-from sim.scenario import json_schema, load_scenario, scenario_from_dict
+from sim.model.scenario import json_schema, load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "scenarios" / "alibaba-2025.yaml"

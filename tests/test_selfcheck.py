@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-import sim.selfcheck as sc
-from sim.selfcheck import CheckResult, format_table, main, run_checks
+import sim.validation.selfcheck as sc
+from sim.validation.selfcheck import CheckResult, format_table, main, run_checks
 
 
 def _failed(rows: list[CheckResult]) -> list[str]:
@@ -59,14 +59,14 @@ def test_greedy_assignment_fails_check_5():
 
 
 def test_wrong_latency_factor_fails_check_6():
-    from sim.latency import LatencyConfig
+    from sim.model.latency import LatencyConfig
 
     rows = run_checks(True, only=["latency"], latency_config=LatencyConfig(route_factor_terrestrial=2.0))
     assert "6 RTT median APE (60 measured pairs)" in _failed(rows)
 
 
 def test_wrong_growth_rate_fails_check_7():
-    from sim.demand import CurveConfig, DemandConfig
+    from sim.model.demand import CurveConfig, DemandConfig
 
     wrong = DemandConfig(curves={"base": CurveConfig(growth_per_year=0.30)})
     assert _failed(run_checks(True, only=["demand"], demand_config=wrong)) == [

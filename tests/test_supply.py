@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from pydantic import ValidationError
 
-from sim.catalogue import Expansion, Region
 from sim.config import month_range
-from sim.demand import DemandPaths
 from sim.errors import InputError
-from sim.supply import SupplyConfig, _water_fill, capex_it_mw_per_month, supply_plan
+from sim.model.catalogue import Expansion, Region
+from sim.model.demand import DemandPaths
+from sim.model.supply import SupplyConfig, _water_fill, capex_it_mw_per_month, supply_plan
 
 MONTHS = month_range("2025-01", "2030-12")
 
@@ -120,8 +119,8 @@ def test_capacity_never_decreases(capex, share, lead, start, years, policy, fund
 
 def test_default_operator_demand_against_capacity():
     """Sanity of the defaults: below capacity in 2025, above it within 2027-2030 under base (P50)."""
-    from sim.catalogue import FootprintConfig, MarketsConfig, load_footprint, load_markets
-    from sim.demand import DemandConfig, demand_paths
+    from sim.model.catalogue import FootprintConfig, MarketsConfig, load_footprint, load_markets
+    from sim.model.demand import DemandConfig, demand_paths
 
     regions, expansions = load_footprint(FootprintConfig())
     paths = demand_paths(DemandConfig(), load_markets(MarketsConfig()), MONTHS, 400, seed=5)

@@ -16,13 +16,12 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from sim.config import add_months
 from sim.errors import InputError
 from sim.sweep import (SAT_MEAN, STATUS_FAILED, STATUS_NOT_RUN, STATUS_OK, STATUS_SKIPPED, combinations, headline,
-                       make_client, parse_vary, parse_varies, run_sweep, split_values, variant_hash)
+                       make_client, parse_varies, parse_vary, run_sweep, split_values, variant_hash)
 
 distributed = pytest.importorskip("distributed")
 
@@ -299,7 +298,7 @@ def test_split_keeps_commas_inside_brackets_and_quotes():
 
 
 def test_hash_depends_on_the_resolved_scenario_not_on_spelling():
-    from sim.scenario import scenario_from_dict
+    from sim.model.scenario import scenario_from_dict
 
     one = scenario_from_dict({"name": "x", "demand": {"cost_per_mw_usd": 35e6}, "seed": 1}).model_dump_json()
     two = scenario_from_dict({"seed": 1, "demand": {"cost_per_mw_usd": "35000000"}, "name": "x"}).model_dump_json()

@@ -26,23 +26,23 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-import scipy.sparse
 import simpy
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 import kernels
 from sim.config import add_months, month_number, month_range
-from sim.demand import demand_paths, east_west_gbps, user_gbps_per_mw
+from sim.engine.batches import TimeAverage, evaluate_states, pack_bits
+from sim.engine.evaluate import Metrics, Network, unique_keys
+from sim.engine.n_minus_1 import n_minus_1
 from sim.errors import InputError
-from sim.evaluate import Batch, Metrics, Network, unique_keys
-from sim.failures import Outages, random_link_outages, random_region_outages
-from sim.geo import fibre_floor_rtt_ms
-from sim.supply import supply_plan
-from sim.world import World, build_world
+from sim.model.demand import demand_paths, east_west_gbps, user_gbps_per_mw
+from sim.model.failures import Outages, random_link_outages, random_region_outages
+from sim.model.latency import access_rtt_ms
+from sim.model.supply import supply_plan
+from sim.model.world import World, build_world
 
 QUANTILES = (0.1, 0.5, 0.9)
 QUANTILE_NAMES = ("p10", "p50", "p90")
@@ -188,8 +188,7 @@ class Engine:
         sc, world, xp = self.scenario, self.world, self.xp
         arrays = world.arrays
         lat = sc.latency
-        access_rtt = fibre_floor_rtt_ms(world.market_region_km * lat.access_factor, lat.fibre_index) \
-            + lat.access_overhead_ms
+        access_rtt = access_rtt_ms(world.market_region_km, lat)
         region_km = xp.asarray(world.region_km)
         arc_capacity = np.repeat(arrays.capacity_gbps, 2)
         self.network = Network(arrays, access_rtt, xp, sc.analysis.slo_rtt_ms, user_gbps_per_mw(sc.traffic),
@@ -379,7 +378,7 @@ class RunState:
         S = eng.samples
         base_bits = np.zeros(eng.network.n_bits, bool)
         base_bits[eng.network.n_links:] = eng.open_month > t
-        base_key = _pack(base_bits)
+        base_key = pack_bits(base_bits)
         base = int.from_bytes(base_key, "little")
         keys = [base_key] + [(base | k).to_bytes(len(base_key), "little") for _, k, _, _ in segments]
         fingerprints = eng.network.canonical(keys)
@@ -432,154 +431,12 @@ class RunState:
             "market_share": share})
 
 
-def evaluate_states(eng: Engine, fingerprints: list[bytes], t: int, sample_ids: np.ndarray,
-                    state_ids: np.ndarray, reference: bytes | None = None) -> Metrics:
-    """Evaluate (curve x element) for elements in the given distinct states; host arrays [C, E, ...].
-
-    Elements go in chunks that fit the other half of the memory budget (shared by the months evaluated
-    side by side), states in groups (:func:`in_state_groups`), so peak memory is set by
-    ``max_memory_gb``, not by the batch. ``reference``: see :class:`sim.evaluate.Batch`.
-    """
-    return in_state_groups(eng, fingerprints, state_ids, lambda states, rows, local: evaluate_chunks(
-        eng, states, t, sample_ids[rows], local, reference))
-
-
-def in_state_groups(eng: Engine, fingerprints: list[bytes], state_ids: np.ndarray, evaluate) -> Metrics:
-    """Run ``evaluate(states, rows, local_state_ids) -> Metrics [C, len(rows), ...]`` over groups of
-    distinct states whose stacked arrays fit the cache budget (each month in flight gets its share),
-    and put each group's elements back in place: host arrays [C, E, ...]."""
-    per_group = max(1, eng.network.cache_states // (2 * eng.threads))
-    if len(fingerprints) <= per_group:
-        return evaluate(eng.network.states(fingerprints), np.arange(len(state_ids)), state_ids)
-    C, E = len(eng.curves), len(state_ids)
-    out: dict[str, np.ndarray] = {}
-    for lo in range(0, len(fingerprints), per_group):
-        rows = np.flatnonzero((state_ids >= lo) & (state_ids < lo + per_group))
-        part = evaluate(eng.network.states(fingerprints[lo: lo + per_group]), rows, state_ids[rows] - lo)
-        for name in Metrics.FIELDS:
-            values = getattr(part, name)
-            if name not in out:
-                out[name] = np.empty((C, E, values.shape[2]), dtype=values.dtype)
-            out[name][:, rows] = values
-    return Metrics(**out)
-
-
-def evaluate_chunks(eng: Engine, states, t: int, sample_ids: np.ndarray, state_ids: np.ndarray,
-                    reference: bytes | None = None) -> Metrics:
-    """Evaluate (curve x element) in chunks sized by the memory budget; host arrays [C, E, ...]."""
-    xp, net = eng.xp, eng.network
-    C, E = len(eng.curves), len(sample_ids)
-    n, m, arcs = net.n_regions, net.n_markets, 2 * net.n_links
-    per_element = 8 * (4 * m * min(n, 8) + 8 * n + 6 * arcs) + 256  # float64 temporaries of one element
-    budget = eng.max_memory_gb * 2**30 * 0.5 / eng.threads  # the other half of the budget, per month in flight
-    chunk = max(1, int(budget / per_element) // C)
-    region_up = to_host_bool(states.region_up)
-    classes = _capacity_classes(eng, t)
-    outs = []
-    for lo in range(0, E, chunk):
-        ids, st = sample_ids[lo: lo + chunk], state_ids[lo: lo + chunk]
-        demand = xp.asarray(eng.paths.market_at(t, ids).reshape(C * len(ids), m))
-        cap = eng.capacity_mw[:, t, :][:, None, :] * region_up[st][None]
-        batch = Batch(np.tile(st, C), demand, xp.asarray(cap.reshape(C * len(ids), n)), np.repeat(classes, len(ids)),
-                      reference)
-        metrics = net.evaluate(states, batch)
-        outs.append({k: kernels.to_numpy(getattr(metrics, k)).reshape(C, len(ids), -1) for k in Metrics.FIELDS})
-    return Metrics(**{k: np.concatenate([o[k] for o in outs], axis=1) for k in Metrics.FIELDS})
-
-
-def _capacity_classes(eng: Engine, t: int) -> np.ndarray:
-    """Per curve: the first curve with the same capacity in month t (curves often share a build plan)."""
-    caps = eng.capacity_mw[:, t, :]
-    return np.array([next(k for k in range(c + 1) if np.array_equal(caps[k], caps[c])) for c in range(len(caps))])
-
-
-def to_host_bool(a) -> np.ndarray:
-    return kernels.to_numpy(a).astype(bool)
-
-
-class TimeAverage:
-    """Sum of weight x value per sample, ``[C, E, K] -> [C, S, K]``; inf stays inf (an overload).
-
-    The weights form a sparse [S, E] matrix (made once per month, shared by every metric): element e
-    adds ``weights[e]`` of itself to its sample's row, so the average is one sparse-dense product per
-    curve (several times faster than ``np.add.reduceat``). Zero weights are left out of the matrix, so
-    an element that held for no time cannot turn an inf into NaN.
-    """
-
-    def __init__(self, sample_ids: np.ndarray, weights: np.ndarray, S: int):
-        held = np.flatnonzero(weights > 0)
-        self.matrix = scipy.sparse.csr_matrix((weights[held], (sample_ids[held], held)),
-                                              shape=(S, len(sample_ids)))
-
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        return np.stack([self.matrix @ values[c] for c in range(values.shape[0])])
-
-
-def _pack(bits: np.ndarray) -> bytes:
-    """A state key: bit i of the mask is bit i % 8 of byte i // 8 (the bytes of a little-endian int)."""
-    return np.packbits(bits, bitorder="little").tobytes()
-
-
-def n_minus_1(eng: Engine, t: int) -> list[dict]:
-    """Every single-link and single-region failure at month ``t``, on each curve's P50 demand."""
-    net = eng.network
-    base_bits = np.zeros(net.n_bits, bool)
-    base_bits[net.n_links:] = eng.open_month > t
-    candidates = [b for b in range(net.n_bits) if not base_bits[b]]
-    keys = [_pack(base_bits)]
-    for b in candidates:
-        bits = base_bits.copy()
-        bits[b] = True
-        keys.append(_pack(bits))
-    fingerprints = net.canonical(keys)
-    unique, state_of = unique_keys(fingerprints)
-    host = _n_minus_1_metrics(eng, t, unique, state_of)
-    arrays = eng.world.arrays
-    names = arrays.link_ids + [r.id for r in eng.world.regions]
-    demand = _p50_demand(eng, t)
-    total = demand.sum(axis=1)
-    share = host["within_mw"].sum(axis=2) / np.where(total > 0, total, 1)[:, None]
-    util = host["link_load_gbps"] / arrays.capacity_gbps[None, None, :]
-    rows = []
-    for c, curve in enumerate(eng.curves):
-        for u, b in enumerate(candidates, start=1):
-            worst = int(np.argmax(util[c, u]))
-            rows.append(dict(curve=curve, month=eng.months[t],
-                             failure=("link:" if b < net.n_links else "region:") + names[b],
-                             failure_kind="link" if b < net.n_links else "region",
-                             unmet_mw=float(host["unmet_mw"][c, u].sum() - host["unmet_mw"][c, 0].sum()),
-                             slo_share_lost=float(share[c, 0] - share[c, u]),
-                             max_link_utilisation=float(util[c, u, worst]), most_loaded_link=arrays.link_ids[worst]))
-    return rows
-
-
-def _p50_demand(eng: Engine, t: int) -> np.ndarray:
-    return np.stack([eng.paths.market_median(c)[t] for c in range(len(eng.curves))])  # [C, M]
-
-
-def _n_minus_1_metrics(eng: Engine, t: int, unique: list[bytes], state_of: np.ndarray) -> dict[str, np.ndarray]:
-    """Every candidate state on each curve's P50 demand: metrics [C, U, ...] (host)."""
-    demand = _p50_demand(eng, t)
-    C, classes = len(eng.curves), _capacity_classes(eng, t)
-
-    def evaluate(states, rows, local):
-        up = to_host_bool(states.region_up)[local]  # [u, N]
-        cap = eng.capacity_mw[:, t, :][:, None, :] * up[None]  # [C, u, N]
-        batch = Batch(np.tile(local, C), eng.xp.asarray(np.repeat(demand, len(rows), axis=0)),
-                      eng.xp.asarray(cap.reshape(C * len(rows), -1)), np.repeat(classes, len(rows)), unique[0])
-        met = eng.network.evaluate(states, batch)
-        return Metrics(**{k: kernels.to_numpy(getattr(met, k)).reshape(C, len(rows), -1) for k in Metrics.FIELDS})
-
-    metrics = in_state_groups(eng, unique, state_of, evaluate)
-    return {name: getattr(metrics, name) for name in Metrics.FIELDS}
-
-
 def versions() -> dict[str, str]:
     import matplotlib
     import networkx
     import pandas
 
-    from sim import __version__
+    from sim._version import __version__
 
     return {"infrasim": __version__, "python": platform.python_version(), "numpy": np.__version__,
             "simpy": simpy.__version__, "networkx": networkx.__version__, "pandas": pandas.__version__,
@@ -603,19 +460,4 @@ def simulate(scenario, samples: int | None = None, seed: int | None = None, back
     return engine, state, ("cupy" if xp.__name__ == "cupy" else "numpy"), time.perf_counter() - started
 
 
-def run_cli(scenario, out_dir: Path, samples: int | None, seed: int | None, backend: str,
-            progress: bool | None, max_memory_gb: float | None = None) -> int:
-    """`infrasim run`: simulate, write the run folder, print the headline."""
-    from sim.api import run
-
-    results = run(scenario, samples=samples, seed=seed, backend=backend, out_dir=out_dir, progress=progress,
-                  max_memory_gb=max_memory_gb)
-    for line in results.summary.get("headline", []):
-        print(line)
-    print(f"wrote {out_dir}/ (summary.json, tables, plots, report.html) in {results.summary['runtime_s']:.1f} s")
-    if results.meta.get("interrupted"):
-        raise KeyboardInterrupt
-    return 0
-
-
-__all__ = ["Engine", "simulate", "run_cli", "versions", "QUANTILE_NAMES"]
+__all__ = ["Engine", "RunState", "simulate", "versions", "QUANTILE_NAMES"]

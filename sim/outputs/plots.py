@@ -27,9 +27,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from sim.model.geo import land_geojson_path
+
 matplotlib.use("Agg", force=False)
 
-LAND_GEOJSON = Path(__file__).resolve().parent / "data" / "ne_110m_land.geojson"
 NOT_WITHIN = "not within horizon"
 DEFAULT_SLO_RTT_MS = 100.0  # DESIGN §1: interactive inference target
 DEFAULT_CEILING = 0.85  # DESIGN §1: utilisation ceiling
@@ -131,7 +132,7 @@ def _short_city(city: str) -> str:
 @lru_cache(maxsize=1)
 def land_polygons() -> tuple[np.ndarray, ...]:
     """Outer rings (lon, lat) of the packaged Natural Earth 1:110m land polygons (public domain)."""
-    data = json.loads(LAND_GEOJSON.read_text())
+    data = json.loads(land_geojson_path().read_text())
     rings = []
     for feature in data["features"]:
         geom = feature["geometry"]

@@ -1,7 +1,7 @@
 """``infrasim selfcheck``: validate the model against queueing theory, exact optimisation and measurement.
 
 Each check compares a number the simulator produces with an independent reference and prints one row:
-name, expected, got, tolerance, pass/fail. The request-level SimPy models of :mod:`sim.micro` are the
+name, expected, got, tolerance, pass/fail. The request-level SimPy models of :mod:`sim.validation.micro` are the
 ground truth for the batched kernels; the latency model is compared with measured round-trip times and
 the demand curve with the published anchors.
 
@@ -17,7 +17,7 @@ the demand curve with the published anchors.
    ``link_loads``, M/M/1 per link): mean end-to-end latency and every link's utilisation within 3 %.
 5. ``kernels.assign.assign_by_latency`` against an exact min-cost flow (networkx network simplex) on
    random small transportation problems.
-6. The latency model against the measured inter-region RTTs of ``sim.latency.calibration_report``:
+6. The latency model against the measured inter-region RTTs of ``sim.model.latency.calibration_report``:
    median and P90 absolute percentage error, fitted and leave-one-out.
 7. The base demand curve: 400 bn USD in 2025 and 4 tn USD over 2026-2030.
 
@@ -38,7 +38,14 @@ from typing import Any
 
 import numpy as np
 
-from sim.micro import NetworkSpec, batch_means, simulate_network, simulate_queue, t_quantile
+from kernels.apsp import apsp
+from kernels.assign import assign_by_latency
+from kernels.queueing import erlang_c, mm1_sojourn, mm1_wait, mmc_wait, mmc_wait_quantile
+from kernels.routing import link_loads
+from sim.model.demand import DemandConfig, industry_spend_usd_by_year
+from sim.model.latency import LatencyConfig
+from sim.validation.calibration import calibration_report
+from sim.validation.micro import NetworkSpec, batch_means, simulate_network, simulate_queue, t_quantile
 
 CHECKS = ("mm_wait", "little", "tail", "network", "assign", "latency", "demand")
 SEED = 20251126  # fixed base seed of every simulation (assumption: any seed passes; this one is documented)
@@ -121,7 +128,6 @@ def _queue_job(job: dict) -> dict:
     lam = rho * c * SERVICE_RATE * job["arrival_scale"]
     run = simulate_queue(lam, c, n, np.random.SeedSequence([SEED, c, int(rho * 1000)]),
                          service_rate=SERVICE_RATE * job["service_scale"], warmup_customers=int(n * WARMUP_SHARE))
-    from kernels.queueing import mmc_wait_quantile  # noqa: PLC0415
 
     nominal = rho * c * SERVICE_RATE
     tails = {}
@@ -141,7 +147,6 @@ def _label(c: int, rho: float) -> str:
 
 
 def _check_waits(runs: dict, rhos, quick: bool) -> list[CheckResult]:
-    from kernels.queueing import mm1_wait, mmc_wait  # noqa: PLC0415
 
     tol = WAIT_CI_TOL[quick]
     rows = []
@@ -180,7 +185,6 @@ def _check_little(runs: dict, queues) -> list[CheckResult]:
 
 
 def _check_tail(runs: dict, quick: bool) -> list[CheckResult]:
-    from kernels.queueing import erlang_c  # noqa: PLC0415
 
     if TAIL_RUN not in runs:
         return []
@@ -233,9 +237,6 @@ def macro_network(spec: NetworkSpec, rate_scale: float = 1.0, demand_scale=None)
     the network, sum_a load_a x (prop_a + T_a) / total traffic. ``demand_scale`` (shape [batch]) scales
     every stream, giving a batch of variants in one call.
     """
-    from kernels.apsp import apsp  # noqa: PLC0415
-    from kernels.queueing import mm1_sojourn  # noqa: PLC0415
-    from kernels.routing import link_loads  # noqa: PLC0415
 
     n, n_arcs = spec.n_nodes, len(spec.arcs)
     weight = np.full((n, n), np.inf)
@@ -365,7 +366,6 @@ def _assign_cases(count: int) -> list[tuple]:
 
 
 def _check_assign(quick: bool, exact: bool) -> list[CheckResult]:
-    from kernels.assign import assign_by_latency  # noqa: PLC0415
 
     cases = _assign_cases(ASSIGN_CASES[quick])
     worst, worst_case, contended = 0.0, -1, 0
@@ -389,8 +389,6 @@ def _check_assign(quick: bool, exact: bool) -> list[CheckResult]:
 # ---------------------------------------------------------------------------------------- latency (6)
 
 def _check_latency(latency_config, extras: _Extras) -> list[CheckResult]:
-    from sim.latency import LatencyConfig, calibration_report  # noqa: PLC0415
-
     cfg = latency_config or LatencyConfig()
     report = calibration_report(fibre_index=cfg.fibre_index)
     pairs = report["pairs"]
@@ -422,8 +420,6 @@ def _check_latency(latency_config, extras: _Extras) -> list[CheckResult]:
 # ----------------------------------------------------------------------------------------- demand (7)
 
 def _check_demand(demand_config) -> list[CheckResult]:
-    from sim.demand import DemandConfig, industry_spend_usd_by_year  # noqa: PLC0415
-
     spend = industry_spend_usd_by_year(demand_config or DemandConfig(), years=range(2025, 2031))
     first = spend["2025"]
     later = sum(spend[str(y)] for y in range(2026, 2031))
@@ -501,8 +497,8 @@ def run_checks(quick: bool = False, only=None, **overrides: Any) -> list[CheckRe
     keys of RUN_LENGTHS for check 2); ``micro_service_scale`` /
     ``micro_arrival_scale`` (the SimPy queue runs at scale x the rate the theory is told);
     ``macro_rate_scale`` (the macro network sees link rates x scale); ``assign_exact`` (False: the greedy
-    start only); ``latency_config`` (a sim.latency.LatencyConfig); ``demand_config`` (a
-    sim.demand.DemandConfig); ``workers`` (processes for the simulations, default min(2, CPUs)).
+    start only); ``latency_config`` (a sim.model.latency.LatencyConfig); ``demand_config`` (a
+    sim.model.demand.DemandConfig); ``workers`` (processes for the simulations, default min(2, CPUs)).
     """
     return _run(quick, only, **overrides)[0]
 
@@ -568,7 +564,6 @@ def rows_as_json(rows: list[CheckResult]) -> str:
 def _plot_waits(extras: _Extras, path: Path) -> None:
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from kernels.queueing import mmc_wait  # noqa: PLC0415
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
     grid = np.linspace(0.3, 0.97, 200)
@@ -593,7 +588,6 @@ def _plot_waits(extras: _Extras, path: Path) -> None:
 def _plot_tail(extras: _Extras, path: Path) -> None:
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from kernels.queueing import erlang_c  # noqa: PLC0415
 
     c, rho = TAIL_RUN
     r = extras.queues[TAIL_RUN]
@@ -647,7 +641,6 @@ def _plot_network(extras: _Extras, path: Path) -> None:
     """Per-arc utilisation and per-stream latency; macro per-stream latency sums arc delays on its route."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    from kernels.queueing import mm1_sojourn  # noqa: PLC0415
 
     net = extras.network
     spec = check_network_spec()
@@ -744,7 +737,7 @@ Monte Carlo run uses the kernels.
 
 ## The checks
 
-1. **Mean wait, M/M/1 and M/M/4** at rho = 0.5, 0.8, 0.95. The request-level SimPy model (`sim/micro.py`:
+1. **Mean wait, M/M/1 and M/M/4** at rho = 0.5, 0.8, 0.95. The request-level SimPy model (`sim/validation/micro.py`:
    Poisson arrivals, exponential service, FIFO, every customer an event) against `kernels.queueing.mm1_wait`
    and `mmc_wait` (Erlang C by the stable Erlang B recursion). The confidence interval comes from 50
    non-overlapping batch means (Student t, 49 degrees of freedom); the first 1 % of customers is a warm-up

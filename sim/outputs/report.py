@@ -365,7 +365,7 @@ def render_html(run: Mapping[str, Any], pngs: Mapping[str, Path]) -> str:
 <h2>The answers</h2><ol id="headline">{items}</ol>{notes_html}
 <h2>Figures</h2>{figures}
 <h2>Tables</h2><p>Top rows; every table is in full in the run folder as CSV
-(load with <code>sim.report.read_run_folder(DIR)</code> or pandas).</p>{tables}
+(load with <code>sim.Results.read(DIR)</code> or pandas).</p>{tables}
 <h2>Scenario</h2><pre id="scenario">{html.escape(run["scenario_yaml"] or "(scenario.yaml missing)")}</pre>
 <h2>Run</h2>{html_table(_meta_rows(meta, summary))}
 </body></html>
@@ -375,7 +375,7 @@ def render_html(run: Mapping[str, Any], pngs: Mapping[str, Path]) -> str:
 def write_report(run_dir: Path) -> Path:
     """Redraw every figure (PNG + SVG into ``run_dir/plots/``) and write ``run_dir/report.html`` from a
     finished run's tables, without re-running anything; return the report's path."""
-    from sim import plots  # matplotlib is imported only when a report is drawn
+    from sim.outputs import plots  # matplotlib is imported only when a report is drawn
 
     run_dir = Path(run_dir)
     run = read_run_folder(run_dir)

@@ -16,14 +16,14 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from sim.catalogue import FootprintConfig, MarketsConfig
 from sim.config import Month, StrictModel, month_number
-from sim.demand import DemandConfig, TrafficConfig
 from sim.errors import InputError
-from sim.failures import EventConfig, FailureConfig
-from sim.latency import LatencyConfig
-from sim.network import TopologyConfig
-from sim.supply import SupplyConfig
+from sim.model.catalogue import FootprintConfig, MarketsConfig
+from sim.model.demand import DemandConfig, TrafficConfig
+from sim.model.failures import EventConfig, FailureConfig
+from sim.model.latency import LatencyConfig
+from sim.model.network import TopologyConfig
+from sim.model.supply import SupplyConfig
 
 MAX_SCENARIO_BYTES = 1_000_000
 PATH_FIELDS = (("topology", "graphml"), ("footprint", "catalogue"), ("markets", "catalogue"))

@@ -11,9 +11,9 @@ from functools import cached_property
 import networkx as nx
 import numpy as np
 
-from sim.catalogue import Expansion, Market, Region, footprint_table, load_footprint, load_markets
-from sim.geo import great_circle_km
-from sim.network import NetworkArrays, build_network, graphml_markets, load_graphml, network_arrays
+from sim.model.catalogue import Expansion, Market, Region, footprint_table, load_footprint, load_markets
+from sim.model.geo import great_circle_km
+from sim.model.network import NetworkArrays, build_network, graphml_markets, load_graphml, network_arrays
 
 
 @dataclass

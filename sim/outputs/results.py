@@ -61,7 +61,7 @@ class Results:
         for name, data in self.extra_files.items():
             (partial / name).write_bytes(data)
         if report:
-            from sim.report import write_report
+            from sim.outputs.report import write_report
 
             write_report(partial)
         if out_dir.exists():
@@ -72,14 +72,14 @@ class Results:
     @classmethod
     def read(cls, run_dir: str | Path) -> "Results":
         """Load a finished run folder (tables as DataFrames, ids and months kept as text)."""
-        from sim.report import read_run_folder
+        from sim.outputs.report import read_run_folder
 
         run = read_run_folder(Path(run_dir))
         return cls(run["tables"], run["summary"], run["meta"], run.get("scenario_yaml", ""))
 
-    # Plots for notebooks: each returns a matplotlib Figure (see sim.plots).
+    # Plots for notebooks: each returns a matplotlib Figure (see sim.outputs.plots).
     def _plot(self, name: str, **options):
-        from sim import plots
+        from sim.outputs import plots
 
         return getattr(plots, name)(self.tables, self.summary, **options)
 

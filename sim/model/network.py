@@ -14,7 +14,7 @@ Nodes without coordinates follow ``missing_coordinates``:
   no placed node anywhere in its connected piece cannot be placed and is refused (InputError naming it).
 - ``refuse``: the first node without coordinates is refused (InputError naming it).
 
-Every link has ``gc_km``; ``kind`` (terrestrial | submarine by :func:`sim.geo.path_kind`);
+Every link has ``gc_km``; ``kind`` (terrestrial | submarine by :func:`sim.model.geo.path_kind`);
 ``length_km`` = gc_km x route factor of its kind; ``capacity_gbps`` of its kind; ``one_way_ms`` =
 propagation along ``length_km`` + ``per_hop_ms / 2`` (so RTT = 2 x the path's one-way sum); ``link_id``
 ``a~b`` (ends in node order, as ``graph.edges`` lists them); and ``added`` (True for links joining disconnected pieces).
@@ -31,11 +31,11 @@ import networkx as nx
 import numpy as np
 from pydantic import Field, FilePath
 
-from sim.catalogue import Market, Region
 from sim.config import StrictModel
 from sim.errors import InputError
-from sim.geo import great_circle_km, mean_position, path_kind
-from sim.latency import LatencyConfig, link_one_way_ms
+from sim.model.catalogue import Market, Region, load_regions
+from sim.model.geo import great_circle_km, mean_position, path_kind
+from sim.model.latency import LatencyConfig, link_one_way_ms
 
 # Named corridors of the default backbone (DESIGN §3): region-id pairs; pairs with an end missing
 # from the footprint are skipped. Landing choices follow the main cable systems' end cities.
@@ -312,8 +312,6 @@ def links_table(graph: nx.Graph) -> list[dict]:
 
 def scenario_network(scenario) -> nx.Graph:
     """The network a scenario describes: its GraphML file, or the default backbone over its footprint."""
-    from sim.catalogue import load_regions  # noqa: PLC0415
-
     topology = getattr(scenario, "topology", None) or TopologyConfig()
     latency = getattr(scenario, "latency", None) or LatencyConfig()
     if topology.graphml is not None:

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels import apsp, mm1_wait, to_numpy
-from kernels.paths import loads_by_state, loads_on_hops, paths_differ, sums_on_hops, walk_arcs
 from kernels.backend import scatter_add, unique_inverse
+from kernels.paths import loads_by_state, loads_on_hops, paths_differ, sums_on_hops, walk_arcs
 from kernels.spill import assign_nearest_first, region_order
-from sim.network import NetworkArrays
+from sim.model.network import NetworkArrays
 
 BITS_PER_GBIT = 1e9
 COMPUTE_CHUNK = 256  # states whose shortest paths are computed in one batched call

@@ -1,0 +1,68 @@
+"""N-1: every single link and every single region taken out at a checkpoint month, on each curve's P50
+demand, all in one batch (DESIGN §9)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+import kernels
+from sim.engine.batches import capacity_classes, in_state_groups, pack_bits, to_host_bool
+from sim.engine.evaluate import Batch, Metrics, unique_keys
+
+if TYPE_CHECKING:  # for annotations only: the calendar imports this module
+    from sim.engine.calendar import Engine
+
+
+def n_minus_1(eng: Engine, t: int) -> list[dict]:
+    """Every single-link and single-region failure at month ``t``, on each curve's P50 demand."""
+    net = eng.network
+    base_bits = np.zeros(net.n_bits, bool)
+    base_bits[net.n_links:] = eng.open_month > t
+    candidates = [b for b in range(net.n_bits) if not base_bits[b]]
+    keys = [pack_bits(base_bits)]
+    for b in candidates:
+        bits = base_bits.copy()
+        bits[b] = True
+        keys.append(pack_bits(bits))
+    fingerprints = net.canonical(keys)
+    unique, state_of = unique_keys(fingerprints)
+    host = _n_minus_1_metrics(eng, t, unique, state_of)
+    arrays = eng.world.arrays
+    names = arrays.link_ids + [r.id for r in eng.world.regions]
+    demand = _p50_demand(eng, t)
+    total = demand.sum(axis=1)
+    share = host["within_mw"].sum(axis=2) / np.where(total > 0, total, 1)[:, None]
+    util = host["link_load_gbps"] / arrays.capacity_gbps[None, None, :]
+    rows = []
+    for c, curve in enumerate(eng.curves):
+        for u, b in enumerate(candidates, start=1):
+            worst = int(np.argmax(util[c, u]))
+            rows.append(dict(curve=curve, month=eng.months[t],
+                             failure=("link:" if b < net.n_links else "region:") + names[b],
+                             failure_kind="link" if b < net.n_links else "region",
+                             unmet_mw=float(host["unmet_mw"][c, u].sum() - host["unmet_mw"][c, 0].sum()),
+                             slo_share_lost=float(share[c, 0] - share[c, u]),
+                             max_link_utilisation=float(util[c, u, worst]), most_loaded_link=arrays.link_ids[worst]))
+    return rows
+
+
+def _p50_demand(eng: Engine, t: int) -> np.ndarray:
+    return np.stack([eng.paths.market_median(c)[t] for c in range(len(eng.curves))])  # [C, M]
+
+
+def _n_minus_1_metrics(eng: Engine, t: int, unique: list[bytes], state_of: np.ndarray) -> dict[str, np.ndarray]:
+    """Every candidate state on each curve's P50 demand: metrics [C, U, ...] (host)."""
+    demand = _p50_demand(eng, t)
+    C, classes = len(eng.curves), capacity_classes(eng, t)
+
+    def evaluate(states, rows, local):
+        up = to_host_bool(states.region_up)[local]  # [u, N]
+        cap = eng.capacity_mw[:, t, :][:, None, :] * up[None]  # [C, u, N]
+        batch = Batch(np.tile(local, C), eng.xp.asarray(np.repeat(demand, len(rows), axis=0)),
+                      eng.xp.asarray(cap.reshape(C * len(rows), -1)), np.repeat(classes, len(rows)), unique[0])
+        met = eng.network.evaluate(states, batch)
+        return Metrics(**{k: kernels.to_numpy(getattr(met, k)).reshape(C, len(rows), -1) for k in Metrics.FIELDS})
+
+    metrics = in_state_groups(eng, unique, state_of, evaluate)
+    return {name: getattr(metrics, name) for name in Metrics.FIELDS}

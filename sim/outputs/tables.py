@@ -1,0 +1,207 @@
+"""The tables and the summary of a run, from the engine's finished (or interrupted) state.
+
+:func:`build_results` turns what the engine accumulated (month quantiles, first saturation months, N-1
+rows, totals) into the tidy tables of the run folder (docs/ARCHITECTURE.md, "Run folder"), the summary
+(summary.json, with the headline sentences of DESIGN §1) and the run metadata (run.json).
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.config import month_number
+from sim.engine.calendar import QUANTILE_NAMES, Engine, RunState, versions
+from sim.model.demand import industry_spend_usd_by_year
+from sim.model.network import links_table
+from sim.model.scenario import dump_resolved
+from sim.outputs.results import Results
+
+NOT_WITHIN = "not within horizon"
+
+
+NEW_ZONE_COLUMNS = ["region_id", "site", "city", "country", "kind", "opens", "curve", "saturation_p10",
+                    "saturation_p50", "saturation_p90", "share_saturated"]
+
+
+EMPTY_COLUMNS = {
+    "demand": ["curve", "month", "quantile", "demand_mw", "capacity_mw"],
+    "regions": ["curve", "month", "quantile", "region_id", "capacity_mw", "load_mw", "utilisation", "stranded_mw"],
+    "links": ["curve", "month", "quantile", "link_id", "load_gbps", "utilisation", "queue_delay_ms"],
+    "markets": ["curve", "month", "quantile", "market_id", "demand_mw", "within_slo_mw", "late_mw", "unmet_mw",
+                "spilled_mw", "rtt_ms", "within_slo_share"],
+}
+
+
+def _tidy(log, name: str, ids: list[str], id_column: str, value_column: str, curves: list[str]) -> pd.DataFrame:
+    """[T] list of [3, C, K] quantile arrays -> rows (curve, month, quantile, id, value)."""
+    arr = np.stack(log.quantiles[name])  # [T, 3, C, K]
+    T, Q, C, K = arr.shape
+    t, q, c, k = np.meshgrid(np.arange(T), np.arange(Q), np.arange(C), np.arange(K), indexing="ij")
+    frame = {"curve": np.array(curves)[c.ravel()], "month": np.array(log.months)[t.ravel()],
+             "quantile": np.array(QUANTILE_NAMES)[q.ravel()]}
+    if id_column:
+        frame[id_column] = np.array(ids)[k.ravel()]
+    frame[value_column] = arr.ravel()
+    return pd.DataFrame(frame)
+
+
+def _joined(log, spec: list[tuple[str, str]], ids: list[str], id_column: str, curves: list[str]) -> pd.DataFrame:
+    table = _tidy(log, spec[0][0], ids, id_column, spec[0][1], curves)
+    for name, column in spec[1:]:
+        table[column] = _tidy(log, name, ids, id_column, column, curves)[column].to_numpy()
+    return table
+
+
+def _month_or_never(index: float, months: list[str]) -> str:
+    if not np.isfinite(index) or index >= len(months):
+        return NOT_WITHIN
+    return months[int(index)]
+
+
+def new_zone_saturation(engine: Engine, state: RunState) -> tuple[pd.DataFrame, dict]:
+    """Saturation month quantiles of every new region and every region with announced new zones."""
+    world, months = engine.world, engine.months
+    sites = [(r.id, r.id, r.city, r.country, "region", r.opens) for r in world.regions if r.status == "new"]
+    by_id = {r.id: r for r in world.regions}
+    sites += [(e.region_id, e.id, by_id[e.region_id].city, by_id[e.region_id].country, "zones", e.opens)
+              for e in world.expansions]
+    index = world.region_index
+    rows, summary = [], {}
+    for key, site_id, city, country, kind, opens in sites:
+        first = state.first_saturation[:, :, index[key]].astype(float)
+        if opens:  # saturation of the new capacity: not before it opens
+            t0 = month_number(opens) - month_number(months[0])
+            first = np.where(first < t0, t0, first)
+        first[first >= len(months)] = np.inf
+        entry = {"city": city, "country": country, "kind": kind, "opens": opens or "", "saturation": {}}
+        for c, curve in enumerate(engine.curves):
+            q = np.quantile(first[c], (0.1, 0.5, 0.9), method="inverted_cdf")
+            named = {n: _month_or_never(v, months) for n, v in zip(QUANTILE_NAMES, q)}
+            share = float(np.isfinite(first[c]).mean())
+            entry["saturation"][curve] = named
+            rows.append(dict(region_id=key, site=site_id, city=city, country=country, kind=kind, opens=opens or "",
+                             curve=curve, saturation_p10=named["p10"], saturation_p50=named["p50"],
+                             saturation_p90=named["p90"], share_saturated=round(share, 4)))
+        summary[key if key not in summary else site_id] = entry
+    return pd.DataFrame(rows, columns=NEW_ZONE_COLUMNS), summary
+
+
+def _footprint_tables(engine: Engine) -> dict[str, pd.DataFrame]:
+    world = engine.world
+    regions = pd.DataFrame([dict(region_id=r.id, city=r.city, country=r.country, lat=r.lat, lon=r.lon,
+                                 zones=r.zones, status=r.status, opens=r.opens or "", capacity_mw=r.capacity_mw)
+                            for r in world.regions])
+    markets = pd.DataFrame([dict(market_id=m.id, name=m.name, bloc=m.bloc, lat=m.lat, lon=m.lon, weight=m.weight)
+                            for m in world.markets])
+    return {"footprint_regions": regions, "footprint_links": pd.DataFrame(links_table(world.graph)),
+            "footprint_markets": markets}
+
+
+def _quantiles(values: np.ndarray) -> dict[str, float]:
+    return {n: float(v) for n, v in zip(QUANTILE_NAMES, np.quantile(values, (0.1, 0.5, 0.9)))}
+
+
+def build_summary(engine: Engine, state: RunState, links: pd.DataFrame, n1: pd.DataFrame,
+                  new_zones: dict, backend: str, runtime_s: float) -> dict:
+    curves = engine.curves
+    share = np.where(state.totals["demand"] > 0, state.totals["within"] / np.where(
+        state.totals["demand"] > 0, state.totals["demand"], 1), 1.0)
+    last = state.last_month
+    summary: dict[str, Any] = {
+        "scenario_name": engine.scenario.name,
+        "horizon": {"start": engine.months[0], "end": state.log.months[-1] if state.log.months else engine.months[0]},
+        "industry_spend_usd_by_year": industry_spend_usd_by_year(engine.scenario.demand),
+        "new_zones": new_zones,
+        "served_within_slo_share": {c: _quantiles(share[i]) for i, c in enumerate(curves)},
+        "unmet_mw_p50": {c: float(np.median(last["unmet"][i])) if last else 0.0 for i, c in enumerate(curves)},
+        "stranded_mw_p50": {c: float(np.median(last["stranded"][i])) if last else 0.0 for i, c in enumerate(curves)},
+        "spilled_mw_p50": {c: float(np.median(last["spilled"][i])) if last else 0.0 for i, c in enumerate(curves)},
+        "max_link_utilisation": {c: _quantiles(state.peak_link_util[i]) for i, c in enumerate(curves)},
+        "most_congested_links": _congested(links),
+        "n_minus_1_worst": _worst(n1),
+        "slo_rtt_ms": engine.scenario.analysis.slo_rtt_ms,
+        "utilisation_ceiling": engine.scenario.analysis.utilisation_ceiling,
+        "backend": backend, "samples": engine.samples, "seed": engine.seed, "runtime_s": round(runtime_s, 3),
+    }
+    summary["headline"] = headline(summary, curves)
+    return summary
+
+
+def _congested(links: pd.DataFrame, top: int = 5) -> list[dict]:
+    if links.empty:
+        return []
+    p50 = links[links["quantile"] == "p50"]
+    peak = p50.groupby(["curve", "link_id"], as_index=False)["utilisation"].max()
+    best = peak.sort_values("utilisation", ascending=False).groupby("curve").head(top)
+    return [dict(link_id=r.link_id, curve=r.curve, utilisation_p50=float(r.utilisation)) for r in best.itertuples()]
+
+
+def _worst(n1: pd.DataFrame, top: int = 5) -> list[dict]:
+    if n1.empty:
+        return []
+    worst = n1.sort_values(["unmet_mw", "slo_share_lost"], ascending=False).groupby("curve").head(top)
+    return [dict(failure=r.failure, curve=r.curve, month=r.month, unmet_mw=float(r.unmet_mw),
+                 slo_share_lost=float(r.slo_share_lost)) for r in worst.itertuples()]
+
+
+def headline(summary: dict, curves: list[str]) -> list[str]:
+    """The five answers of DESIGN §1 in plain sentences."""
+    curve = "base" if "base" in curves else curves[0]
+    lines = []
+    sats = [(k, v["saturation"][curve]["p50"]) for k, v in summary["new_zones"].items()]
+    within = [f"{k} {m}" for k, m in sats if m != NOT_WITHIN]
+    lines.append(f"Saturation ({curve}, P50): " + (", ".join(within) if within else "no new zone saturates")
+                 + (f"; {len(sats) - len(within)} new zone(s) not within the horizon." if len(within) < len(sats) else "."))
+    slo = summary["served_within_slo_share"][curve]
+    lines.append(f"Latency: {100 * slo['p50']:.1f} % of demand served within {summary['slo_rtt_ms']:.0f} ms "
+                 f"(P10-P90 {100 * slo['p10']:.1f}-{100 * slo['p90']:.1f} %).")
+    links = [x for x in summary["most_congested_links"] if x["curve"] == curve][:3]
+    mlu = summary["max_link_utilisation"][curve]
+    lines.append(f"Links: peak utilisation P50 {100 * mlu['p50']:.0f} %; most congested "
+                 + ", ".join(f"{x['link_id']} ({100 * x['utilisation_p50']:.0f} %)" for x in links) + ".")
+    lines.append(f"Shortfall at the horizon end (P50): {summary['unmet_mw_p50'][curve]:.0f} MW unmet, "
+                 f"{summary['spilled_mw_p50'][curve]:.0f} MW spilled to farther regions, "
+                 f"{summary['stranded_mw_p50'][curve]:.0f} MW stranded.")
+    worst = [x for x in summary["n_minus_1_worst"] if x["curve"] == curve][:1]
+    if worst:
+        w = worst[0]
+        lines.append(f"Resilience: worst single failure {w['failure']} ({w['month']}): +{w['unmet_mw']:.0f} MW unmet, "
+                     f"{100 * w['slo_share_lost']:.1f} points of on-time share lost.")
+    return lines
+
+
+def build_results(engine: Engine, state: RunState, backend: str, runtime_s: float, started_at: str) -> Results:
+    """Tidy tables and the summary from a finished (or interrupted) run."""
+    log, curves, world = state.log, engine.curves, engine.world
+    tables = _footprint_tables(engine)
+    if log.months:
+        region_ids = [r.id for r in world.regions]
+        tables["demand"] = _joined(log, [("demand_total", "demand_mw"), ("capacity_total", "capacity_mw")],
+                                   [""], "", curves)
+        tables["regions"] = _joined(log, [("region_capacity", "capacity_mw"), ("region_load", "load_mw"),
+                                          ("region_util", "utilisation"), ("region_stranded", "stranded_mw")],
+                                    region_ids, "region_id", curves)
+        tables["links"] = _joined(log, [("link_load", "load_gbps"), ("link_util", "utilisation"),
+                                        ("link_delay", "queue_delay_ms")], world.arrays.link_ids, "link_id", curves)
+        tables["markets"] = _joined(log, [("market_demand", "demand_mw"), ("market_within", "within_slo_mw"),
+                                          ("market_late", "late_mw"), ("market_unmet", "unmet_mw"),
+                                          ("market_spilled", "spilled_mw"), ("market_rtt", "rtt_ms"),
+                                          ("market_share", "within_slo_share")],
+                                    [m.id for m in world.markets], "market_id", curves)
+    else:
+        for name, columns in EMPTY_COLUMNS.items():  # an interruption before the first month ended
+            tables[name] = pd.DataFrame(columns=columns)
+    tables["new_zones"], new_zones = new_zone_saturation(engine, state)
+    tables["n_minus_1"] = pd.DataFrame(state.n_minus_1_rows, columns=[
+        "curve", "month", "failure", "failure_kind", "unmet_mw", "slo_share_lost", "max_link_utilisation",
+        "most_loaded_link"])
+    summary = build_summary(engine, state, tables["links"], tables["n_minus_1"], new_zones, backend, runtime_s)
+    meta = {"seed": engine.seed, "samples": engine.samples, "backend": backend, "runtime_s": round(runtime_s, 3),
+            "started_at": started_at, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "interrupted": state.interrupted, "months_done": len(log.months), "versions": versions(),
+            "scenario_source": engine.scenario.source, "wall_clock": time.strftime("%Y-%m-%d %H:%M:%S")}
+    return Results(tables, summary, meta, dump_resolved(engine.scenario), engine.scenario)
