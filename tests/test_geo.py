@@ -60,3 +60,22 @@ def test_path_kinds():
     kinds = path_kind([40.71, 39.9], [-74.0, 116.41], [51.51, 50.11], [-0.13, 8.68])
     assert list(kinds) == ["submarine", "terrestrial"]
     assert 0.6 < sea_share(40.71, -74.0, 51.51, -0.13)[0] < 0.9  # Newfoundland and Ireland are land
+
+
+def test_path_kind_remembers_each_pair(monkeypatch):
+    """Kinds are a pure function of the two points: a second call on known pairs (in any order, with
+    repeats) answers from the memo and equals the first; a new pair alone is classified."""
+    from sim.model import geo
+
+    lat1, lon1, lat2, lon2 = [40.71, 39.9, 1.35], [-74.0, 116.41, 103.82], [51.51, 50.11, 35.68], [-0.13, 8.68, 139.69]
+    monkeypatch.setattr(geo, "_KINDS", {})
+    first = geo.path_kind(lat1, lon1, lat2, lon2)
+    share = geo.sea_share(lat1, lon1, lat2, lon2)
+    assert first.tolist() == np.where(share > geo.SUBMARINE_SEA_SHARE, "submarine", "terrestrial").tolist()
+    asked = []
+    real = geo.sea_share
+    monkeypatch.setattr(geo, "sea_share", lambda *a: asked.append(len(a[0])) or real(*a))
+    again = geo.path_kind(lat1[::-1] + lat1, lon1[::-1] + lon1, lat2[::-1] + lat2, lon2[::-1] + lon2)
+    assert again.tolist() == first.tolist()[::-1] + first.tolist() and asked == []
+    assert geo.path_kind([48.86, 40.71], [2.35, -74.0], [52.37, 51.51], [4.9, -0.13]).tolist() == [
+        "terrestrial", "submarine"] and asked == [1]

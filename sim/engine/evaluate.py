@@ -186,15 +186,7 @@ class Network:
 
     def _market_rtt(self, dist_ms: np.ndarray, region_up: np.ndarray):
         """Access region (nearest in service) and RTT to every region, per state (host arrays)."""
-        access_rtt = np.where(region_up[:, None, :], self.access_rtt_ms[None], np.inf)  # [U, M, N]
-        access = np.argmin(access_rtt, axis=2)
-        none_up = ~region_up.any(axis=1)
-        states = np.arange(len(region_up))[:, None]
-        leg = np.take_along_axis(access_rtt, access[..., None], axis=2)  # [U, M, 1]
-        rtt = leg + 2.0 * dist_ms[states, access]  # [U, M, N]
-        rtt = np.where(region_up[:, None, :], rtt, np.inf)
-        access = np.where(none_up[:, None], -1, access)
-        return access, rtt
+        return market_rtt_ms(self.access_rtt_ms, dist_ms, region_up)
 
     # ---------------------------------------------------------------- evaluation
     def evaluate(self, states: States, batch: Batch) -> Metrics:
@@ -335,6 +327,26 @@ class Network:
             out[lo: lo + step] -= loads_by_state(g, s, d, flows, xp.zeros(len(st), dtype=xp.int64), reference,
                                                  self.arrays.arc_index, arcs, len(st))
         return out
+
+
+def market_rtt_ms(access_rtt_ms: np.ndarray, dist_ms: np.ndarray, region_up: np.ndarray):
+    """Each market's access region and its RTT to every region, per topology state (host arrays).
+
+    ``access_rtt_ms`` [M, N] (or [U, M, N], one per state) is the access leg from each market to each
+    region; ``dist_ms`` [U, N, N] the one-way shortest paths; ``region_up`` [U, N]. A market enters at
+    its nearest region in service and crosses the network from there: RTT = access leg + 2 x path.
+    Returns (access [U, M], -1 where every region is down; rtt [U, M, N], inf to regions out of service).
+    """
+    legs = access_rtt_ms if access_rtt_ms.ndim == 3 else access_rtt_ms[None]
+    access_rtt = np.where(region_up[:, None, :], legs, np.inf)  # [U, M, N]
+    access = np.argmin(access_rtt, axis=2)
+    none_up = ~region_up.any(axis=1)
+    states = np.arange(len(region_up))[:, None]
+    leg = np.take_along_axis(access_rtt, access[..., None], axis=2)  # [U, M, 1]
+    rtt = leg + 2.0 * dist_ms[states, access]  # [U, M, N]
+    rtt = np.where(region_up[:, None, :], rtt, np.inf)
+    access = np.where(none_up[:, None], -1, access)
+    return access, rtt
 
 
 def _split_grants(xp, spill, home):

@@ -124,7 +124,28 @@ def sea_share(lat1, lon1, lat2, lon2, samples: int = LAND_SAMPLES) -> np.ndarray
     return 1.0 - on_land(lats, lons).mean(axis=-1)
 
 
+_KINDS: dict[tuple[float, float, float, float], str] = {}  # (lat1, lon1, lat2, lon2) -> kind
+KINDS_KEPT = 200_000  # pairs remembered (about 40 MB); the memo starts afresh beyond that
+
+
 def path_kind(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """'submarine' where more than half of the great circle is over sea, else 'terrestrial' (array)."""
-    share = sea_share(lat1, lon1, lat2, lon2)
-    return np.where(share > SUBMARINE_SEA_SHARE, "submarine", "terrestrial")
+    """'submarine' where more than half of the great circle is over sea, else 'terrestrial' (array).
+
+    The kind is a pure function of the two points, so it is remembered per pair: a backbone rebuilt
+    with one more site (``infrasim advise`` builds one per candidate, hundreds per step) tests only its
+    new pairs against the land polygons, which were most of the cost of building it."""
+    coords = np.broadcast_arrays(*(np.atleast_1d(np.asarray(x, dtype=float)) for x in (lat1, lon1, lat2, lon2)))
+    flat = [c.ravel() for c in coords]
+    keys = list(zip(*(f.tolist() for f in flat)))
+    first: dict[tuple, int] = {}  # each pair not known yet -> its first position
+    for i, key in enumerate(keys):
+        if key not in _KINDS:
+            first.setdefault(key, i)
+    if first:
+        todo = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+        share = sea_share(*(f[todo] for f in flat))
+        if len(_KINDS) + len(todo) > KINDS_KEPT:
+            _KINDS.clear()
+        for i, is_sea in zip(todo.tolist(), (share > SUBMARINE_SEA_SHARE).tolist()):
+            _KINDS[keys[i]] = "submarine" if is_sea else "terrestrial"
+    return np.array([_KINDS[key] for key in keys], dtype="<U11").reshape(coords[0].shape)
