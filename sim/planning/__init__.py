@@ -4,6 +4,9 @@
   in one batch (shared by both commands).
 - :mod:`sim.planning.advise`: where to build next (``infrasim advise``), greedy over candidate metros.
 - :mod:`sim.planning.candidates`: the candidate metros (GeoNames) or the user's CSV.
+- :mod:`sim.planning.support`: how to staff the support centres (``infrasim support``): tickets by
+  market, language and hour, follow-the-sun routing, Erlang C staffing, each centre closed in turn.
+- :mod:`sim.planning.places`: a market's country, time zone and languages (GeoNames).
 
 This room imports the model, the engine and the kernels; never the outputs, the validation or a face.
 """
