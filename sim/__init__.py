@@ -8,6 +8,8 @@ The command line `infrasim` is a thin face over this API::
     results.tables["new_zones"]          # pandas DataFrames, one per CSV of the run folder
     results.summary["new_zones"]         # the headline figures of summary.json
     results.plot_saturation()            # matplotlib figures
+    advice = sim.advise(scenario, top=3)  # where to build next: picks, sentences, tables
+    staffing = sim.support(scenario)      # agents per support centre and hour
 """
 from sim._version import __version__
 from sim.errors import InputError
@@ -19,10 +21,10 @@ def __getattr__(name: str):
         from sim.model import scenario
 
         return getattr(scenario, name)
-    if name == "run":
-        from sim.api import run
+    if name in ("run", "advise", "support"):
+        from sim import api
 
-        return run
+        return getattr(api, name)
     if name == "Results":
         from sim.outputs.results import Results
 
@@ -30,4 +32,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 
-__all__ = ["InputError", "load_scenario", "scenario_from_dict", "run", "Results", "__version__"]
+__all__ = ["InputError", "load_scenario", "scenario_from_dict", "run", "advise", "support", "Results",
+           "__version__"]

@@ -101,6 +101,56 @@ def cmd_selfcheck(args) -> int:
     return selfcheck_main(out_dir=Path(args.out) if args.out else None, quick=args.quick)
 
 
+def cmd_advise(args) -> int:
+    """`infrasim advise`: where to build next; the picks' sentences and the best candidates."""
+    from tabulate import tabulate
+
+    from sim.api import advise
+
+    advice = advise(_scenario(args.scenario), candidates=args.candidates, top=args.top, capacity_mw=args.capacity_mw,
+                    opens=args.opens, samples=args.samples, seed=args.seed, backend=args.backend,
+                    min_population=args.min_population, months=args.months, rank_by=args.rank_by,
+                    out_dir=args.out)
+    s = advice.summary
+    print(f"{s['candidates']} candidates ({s['candidate_source']}), {s['capacity_mw']:g} MW from {s['opens']}, "
+          f"{s['samples']} samples x {len(s['curves'])} curves x {len(s['months_evaluated'])} months; "
+          f"{s['runtime_s']:.1f} s\n")
+    for line in advice.sentences:
+        print(line)
+    first = advice.candidates[(advice.candidates.step == 1) & (advice.candidates.curve == s["curves"][
+        s["curves"].index("base") if "base" in s["curves"] else 0])].sort_values("rank").head(10)
+    print("\nBest candidates of the first step (gain within the SLO, MW):")
+    print(tabulate(first[["rank", "name", "country", "score", "gain_within_slo_mw_p10", "gain_within_slo_mw_p50",
+                          "gain_within_slo_mw_p90", "rtt_cut_top_markets"]],
+                   headers=["#", "candidate", "country", "expected", "P10", "P50", "P90", "RTT cut most"],
+                   showindex=False, floatfmt=".1f"))
+    if args.out:
+        print(f"\nwrote {args.out}/ (advise_*.csv, advise.json, plots/advise_map.png, report.html)")
+    return 0
+
+
+def cmd_support(args) -> int:
+    """`infrasim support`: agents per centre, and what each centre's closure does to the others."""
+    from tabulate import tabulate
+
+    from sim.api import support
+
+    staffing = support(_scenario(args.scenario), centres=args.centres, samples=args.samples, seed=args.seed,
+                       curve=args.curve, tickets_per_mw_month=args.tickets_per_mw_month,
+                       handle_minutes=args.handle_minutes, service_level=args.service_level,
+                       answer_within_s=args.answer_within_s, backend=args.backend, out_dir=args.out)
+    centres = staffing.centres
+    table = centres.pivot_table(index="centre_id", columns="year", values="agents_fte", sort=False)
+    print(f"Full-time agents per centre and year ({staffing.summary['curve']} curve, P50 served demand):")
+    print(tabulate(table.reset_index(), headers="keys", showindex=False, floatfmt=".1f"))
+    print()
+    for line in staffing.sentences:
+        print(line)
+    if args.out:
+        print(f"\nwrote {args.out}/ (support_*.csv, support.json, plots/support_agents.png, report.html)")
+    return 0
+
+
 def cmd_sweep(args) -> int:
     from sim.sweep import sweep_cli
 
@@ -156,6 +206,39 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for the plots; the page is written beside it as DIR.md")
     p.add_argument("--quick", action="store_true", help="shorter simulations (looser, for smoke tests)")
     p.set_defaults(func=cmd_selfcheck)
+
+    p = sub.add_parser("advise", help="where to build the next regions (greedy over candidate metros)")
+    p.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO))
+    p.add_argument("--candidates", metavar="CSV", help="candidate sites: name,lat,lon[,jurisdiction,cost_per_mw_usd] "
+                   "(default: GeoNames metros)")
+    p.add_argument("--top", type=int, default=3, help="sites to pick, in greedy order (default 3)")
+    p.add_argument("--capacity-mw", type=float, dest="capacity_mw", help="IT MW of each new site "
+                   "(default: two zones)")
+    p.add_argument("--opens", metavar="YYYY-MM", help="opening month (default: horizon start + supply lead time)")
+    p.add_argument("--min-population", type=int, dest="min_population", help="GeoNames candidates: inhabitants "
+                   "(default 1,500,000)")
+    p.add_argument("--months", choices=["december", "all"], default="december",
+                   help="months evaluated while the site is open (default: each December)")
+    p.add_argument("--rank-by", choices=["gain", "gain_per_cost"], default="gain", dest="rank_by")
+    p.add_argument("--samples", type=int, help="Monte Carlo samples per candidate (default 32)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--backend", choices=["auto", "numpy", "cupy"], default="numpy")
+    p.add_argument("--out", help="folder to add advise_*.csv, the map and report.html to")
+    p.set_defaults(func=cmd_advise)
+
+    p = sub.add_parser("support", help="agents per support centre and hour, and each centre closed in turn")
+    p.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO))
+    p.add_argument("--centres", metavar="CSV", help="support centres (default: the packaged ones)")
+    p.add_argument("--curve", default="base", help="demand curve staffed for (default base)")
+    p.add_argument("--tickets-per-mw-month", type=float, dest="tickets_per_mw_month")
+    p.add_argument("--handle-minutes", type=float, dest="handle_minutes")
+    p.add_argument("--service-level", type=float, dest="service_level", help="share answered in time (default 0.8)")
+    p.add_argument("--answer-within-s", type=float, dest="answer_within_s", help="seconds (default 60)")
+    p.add_argument("--samples", type=int, default=100)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--backend", choices=["auto", "numpy", "cupy"], default="numpy")
+    p.add_argument("--out", help="folder to add support_*.csv, the plot and report.html to")
+    p.set_defaults(func=cmd_support)
 
     p = sub.add_parser("sweep", help="run many variants of a scenario on Dask")
     p.add_argument("scenario")

@@ -324,8 +324,8 @@ th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}
 """
 
 
-def _image(png: Path, name: str) -> str:
-    title, caption = CAPTIONS.get(name, (name, ""))
+def _image(png: Path, name: str, captions: tuple[str, str] | None = None) -> str:
+    title, caption = captions or CAPTIONS.get(name, (name, ""))
     data = base64.b64encode(png.read_bytes()).decode("ascii")
     return (f'<figure id="fig-{name}"><img src="data:image/png;base64,{data}" alt="{html.escape(title)}">'
             f"<figcaption><b>{html.escape(title)}.</b> {html.escape(caption)} "
@@ -342,8 +342,9 @@ def _meta_rows(meta: Mapping, summary: Mapping) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["field", "value"]).astype(str)
 
 
-def render_html(run: Mapping[str, Any], pngs: Mapping[str, Path]) -> str:
-    """The report page for a loaded run folder (see :func:`read_run_folder`) and its PNG figures."""
+def render_html(run: Mapping[str, Any], pngs: Mapping[str, Path], extra: str = "") -> str:
+    """The report page for a loaded run folder (see :func:`read_run_folder`) and its PNG figures;
+    ``extra`` is HTML of further sections (the planning results the folder holds)."""
     summary, meta = run["summary"], run["meta"]
     name = summary.get("scenario_name") or scenario_mapping(run["scenario_yaml"]).get("name", "run")
     horizon = summary.get("horizon") or {}
@@ -366,6 +367,7 @@ def render_html(run: Mapping[str, Any], pngs: Mapping[str, Path]) -> str:
 <h2>Figures</h2>{figures}
 <h2>Tables</h2><p>Top rows; every table is in full in the run folder as CSV
 (load with <code>sim.Results.read(DIR)</code> or pandas).</p>{tables}
+{extra}
 <h2>Scenario</h2><pre id="scenario">{html.escape(run["scenario_yaml"] or "(scenario.yaml missing)")}</pre>
 <h2>Run</h2>{html_table(_meta_rows(meta, summary))}
 </body></html>
@@ -374,16 +376,26 @@ def render_html(run: Mapping[str, Any], pngs: Mapping[str, Path]) -> str:
 
 def write_report(run_dir: Path) -> Path:
     """Redraw every figure (PNG + SVG into ``run_dir/plots/``) and write ``run_dir/report.html`` from a
-    finished run's tables, without re-running anything; return the report's path."""
-    from sim.outputs import plots  # matplotlib is imported only when a report is drawn
+    finished run's tables, without re-running anything; return the report's path. Planning results in
+    the folder (``infrasim advise`` / ``infrasim support``) get their own sections; a folder with only
+    those gets a page of its own."""
+    from sim.outputs import planning_report, plots  # matplotlib is imported only when a report is drawn
 
     run_dir = Path(run_dir)
-    run = read_run_folder(run_dir)
-    scenario = scenario_mapping(run["scenario_yaml"])
-    written = plots.save_all(run["tables"], run["summary"], run_dir / "plots", scenario=scenario)
-    pngs = {p.stem: p for p in written if p.suffix == ".png"}
+    planning = planning_report.read_planning(run_dir)  # advise / support results, when the folder has them
+    extra_pngs = planning_report.save_plots(planning, run_dir / "plots") if planning else {}
+    extra = planning_report.sections_html(planning, extra_pngs, html_table, _image) if planning else ""
+    if planning and not (run_dir / "summary.json").is_file():  # planning results only: no run here
+        page = planning_report.planning_page(run_dir, planning, extra, CSS,
+                                             html_table(planning_report.meta_frame(planning)))
+    else:
+        run = read_run_folder(run_dir)
+        scenario = scenario_mapping(run["scenario_yaml"])
+        written = plots.save_all(run["tables"], run["summary"], run_dir / "plots", scenario=scenario)
+        pngs = {p.stem: p for p in written if p.suffix == ".png"}
+        page = render_html(run, pngs, extra)
     target = run_dir / "report.html"
     partial = target.with_suffix(".html.partial")
-    partial.write_text(render_html(run, pngs), encoding="utf-8")
+    partial.write_text(page, encoding="utf-8")
     partial.replace(target)
     return target

