@@ -7,6 +7,9 @@ Prints wall and CPU seconds (CPU time moves less than wall time on a shared mach
   and checkpoint months in one batched evaluation (graphs built, shortest paths, assignment);
 - the whole `advise` (``--top`` picks, each with its month-by-month saturation check);
 - the whole `support` (six years, every centre closed in turn).
+``--check-full-runs N`` instead compares the first step's batched gains of the N best candidates (each
+open from the horizon start, every month) with full engine runs that add the candidate to the scenario:
+random failures, the scripted cable cut and link queueing included.
 Figures are in benchmarks/RESULTS.md.
 """
 from __future__ import annotations
@@ -15,7 +18,11 @@ import argparse
 import time
 from pathlib import Path
 
-from sim.model.scenario import load_scenario
+import numpy as np
+
+from sim.engine.calendar import simulate
+from sim.model.catalogue import load_regions
+from sim.model.scenario import load_scenario, scenario_from_dict
 from sim.planning.advise import DEFAULT_SAMPLES, advise, checkpoint_months
 from sim.planning.candidates import geonames_candidates
 from sim.planning.support import support
@@ -31,14 +38,44 @@ def timed(label: str, call):
     return result
 
 
+def full_run_gain_mw(scenario, site, samples: int) -> float:
+    """Mean MW within the SLO over the horizon, samples and curves, of a full run with ``site`` added
+    (open from the start, its MW on top of the plan: the plan keeps the other regions' zone weights)."""
+    raw = scenario.model_dump(mode="json")
+    raw["analysis"]["n_minus_1"] = False  # N-1 does not enter the totals
+    if site is not None:
+        raw["footprint"]["add"] = [{"id": site.id, "lat": site.lat, "lon": site.lon, "capacity_mw": site.capacity_mw}]
+        raw["supply"]["plan_weights"] = {r.id: r.zones for r in load_regions(scenario.footprint)}
+    engine, state, _, _ = simulate(scenario_from_dict(raw, source=scenario.source), samples, backend="numpy",
+                                   progress=False)
+    return float(state.totals["within"].mean() / engine.month_start_day[-1])
+
+
+def check_full_runs(scenario, count: int, samples: int) -> None:
+    base = PlanningBase.prepare(scenario, samples)
+    cands = geonames_candidates(base.regions, 60.0, base.months[0])
+    months, weights = checkpoint_months(base, 0, "all")
+    out = base.evaluate([[]] + [[c] for c in cands], months, weights)
+    batched = out.mean_over_months(out.within_mw[1:] - out.within_mw[:1]).mean(axis=(1, 2))
+    reference = full_run_gain_mw(scenario, None, samples)
+    print(f"{'candidate':<24} {'batched gain MW':>16} {'full-run gain MW':>17}")
+    for k in np.argsort(-batched)[:count]:
+        full = full_run_gain_mw(scenario, cands[k], samples) - reference
+        print(f"{cands[k].name + ', ' + cands[k].jurisdiction:<24} {batched[k]:16.1f} {full:17.1f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--top", type=int, default=3)
     parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES)
     parser.add_argument("--backend", default="numpy")
+    parser.add_argument("--check-full-runs", type=int, default=0, metavar="N")
     args = parser.parse_args()
     scenario = load_scenario(SCENARIO)
+    if args.check_full_runs:
+        check_full_runs(scenario, args.check_full_runs, args.samples)
+        return
     base = PlanningBase.prepare(scenario, args.samples, backend=args.backend)
     opens = "2026-07"
     cands = geonames_candidates(base.regions, 60.0, opens)
