@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.outputs.schema import conform
+
 DATA = Path(__file__).resolve().parents[1] / "sim" / "data"
 CURVES = {"bear": 0.15, "base": 0.241, "bull": 0.35}  # yearly demand growth of the toy model
 QUANTILES = {"p10": -1.2816, "p50": 0.0, "p90": 1.2816}  # standard-normal z of each percentile
@@ -145,11 +147,13 @@ def _market_rows(markets, demand, rng) -> pd.DataFrame:
             inside = np.clip(1.05 - rtt / 200 - 0.5 * g * t[None, :] - 0.03 * z, 0, 1)
             unmet = dem * np.clip(t * (0.3 * g + 0.04 * z), 0, 1)[None, :]
             within = (dem - unmet) * inside
+            spilled = (dem - unmet) * np.clip(0.1 + 0.2 * t * g, 0, 1)[None, :]
             frames.append(pd.DataFrame({
                 "curve": curve, "month": np.tile(MONTHS, len(markets)), "quantile": q,
                 "market_id": np.repeat(markets.market_id.to_numpy(), len(MONTHS)),
                 "demand_mw": dem.ravel().round(3), "within_slo_mw": within.ravel().round(3),
                 "late_mw": (dem - unmet - within).ravel().round(3), "unmet_mw": unmet.ravel().round(3),
+                "spilled_mw": spilled.ravel().round(3),
                 "rtt_ms": rtt.ravel().round(2),
                 "within_slo_share": np.divide(within, dem, out=np.zeros_like(dem), where=dem > 0)
                 .ravel().round(4)}))
@@ -167,6 +171,11 @@ def _saturation(opens: str, k: int, curve: str) -> dict[str, str]:
     return out
 
 
+def _parent(site_id: str) -> str:
+    """The region a site belongs to: zones added to a region are ``PARENT+YEAR`` in the catalogue."""
+    return site_id.split("+")[0]
+
+
 def _new_zone_rows(new) -> pd.DataFrame:
     rows = []
     for k, r in new.iterrows():
@@ -174,7 +183,8 @@ def _new_zone_rows(new) -> pd.DataFrame:
             sat = _saturation(r.opens, k, curve)
             within = [q for q in ("p90", "p50", "p10") if sat[q] != HORIZON]
             share = {"p90": 0.95, "p50": 0.6, "p10": 0.2}[within[0]] if within else 0.02
-            rows.append({"region_id": r.region_id, "city": r.city, "country": r.country, "kind": r.kind,
+            rows.append({"region_id": _parent(r.region_id), "site": r.region_id, "city": r.city,
+                         "country": r.country, "kind": r.kind,
                          "opens": r.opens, "curve": curve, "saturation_p10": sat["p10"],
                          "saturation_p50": sat["p50"], "saturation_p90": sat["p90"],
                          "share_saturated": share})
@@ -215,11 +225,11 @@ def _summary(tables: dict[str, pd.DataFrame], new: pd.DataFrame) -> dict:
     spend = {str(2025 + k): 400e9 * 1.241 ** k for k in range(6)}
     return {
         "industry_spend_usd_by_year": spend,
-        "new_zones": {r.region_id: {"city": r.city, "country": r.country, "kind": r.kind, "opens": r.opens,
+        "new_zones": {_parent(r.region_id): {"city": r.city, "country": r.country, "kind": r.kind, "opens": r.opens,
                                     "saturation": {row.curve: {"p10": row.saturation_p10,
                                                                "p50": row.saturation_p50,
                                                                "p90": row.saturation_p90}
-                                                   for row in nz[nz.region_id == r.region_id].itertuples()}}
+                                                   for row in nz[nz.site == r.region_id].itertuples()}}
                       for r in new.itertuples()},
         "served_within_slo_share": {c: _q(slo[c]) for c in CURVES},
         "unmet_mw_p50": {c: float(at_end[(at_end.curve == c) & (at_end["quantile"] == "p50")].unmet_mw.sum())
@@ -232,7 +242,7 @@ def _summary(tables: dict[str, pd.DataFrame], new: pd.DataFrame) -> dict:
                             for r in worst.itertuples()],
         "stranded_mw_p50": {c: float(rg[(rg.curve == c) & (rg["quantile"] == "p50") & (rg.month == end)]
                                      .stranded_mw.sum()) for c in CURVES},
-        "spilled_mw_p50": {c: float(at_end[(at_end.curve == c) & (at_end["quantile"] == "p50")].late_mw.sum())
+        "spilled_mw_p50": {c: float(at_end[(at_end.curve == c) & (at_end["quantile"] == "p50")].spilled_mw.sum())
                            for c in CURVES},
         "backend": "numpy", "samples": 64, "seed": 2025, "runtime_s": 12.5,
         "scenario_name": "synthetic-fixture", "horizon": {"start": START, "end": END},
@@ -272,7 +282,7 @@ def write_run_folder(out_dir: Path, seed: int = 0) -> Path:
         "n_minus_1": _n1_rows(regions, links, rng),
     }
     for name, frame in tables.items():
-        frame.to_csv(out_dir / f"{name}.csv", index=False)
+        conform(name, frame).to_csv(out_dir / f"{name}.csv", index=False)
     (out_dir / "summary.json").write_text(json.dumps(_summary(tables, new), indent=2))
     (out_dir / "scenario.yaml").write_text(SCENARIO_YAML)
     meta = {"seed": 2025, "samples": 64, "backend": "numpy", "runtime_s": 12.5,

@@ -20,27 +20,8 @@ import pandas as pd
 import yaml
 
 from sim.errors import InputError
+from sim.outputs.schema import RUN_TABLES, TABLES, TEXT_COLUMNS
 
-# The run-folder contract (docs/ARCHITECTURE.md, "Run folder"): table -> columns it must have.
-COLUMNS = {
-    "footprint_regions": ("region_id", "city", "country", "lat", "lon", "zones", "status", "opens",
-                          "capacity_mw"),
-    "footprint_links": ("link_id", "a", "b", "kind", "length_km", "capacity_gbps"),
-    "footprint_markets": ("market_id", "name", "bloc", "lat", "lon", "weight"),
-    "demand": ("curve", "month", "quantile", "demand_mw", "capacity_mw"),
-    "regions": ("curve", "month", "quantile", "region_id", "capacity_mw", "load_mw", "utilisation",
-                "stranded_mw"),
-    "links": ("curve", "month", "quantile", "link_id", "load_gbps", "utilisation", "queue_delay_ms"),
-    "markets": ("curve", "month", "quantile", "market_id", "demand_mw", "within_slo_mw", "late_mw",
-                "unmet_mw", "rtt_ms", "within_slo_share"),
-    "new_zones": ("region_id", "city", "country", "kind", "opens", "curve", "saturation_p10",
-                  "saturation_p50", "saturation_p90", "share_saturated"),
-    "n_minus_1": ("curve", "month", "failure", "failure_kind", "unmet_mw", "slo_share_lost",
-                  "max_link_utilisation", "most_loaded_link"),
-}
-TABLES = tuple(COLUMNS)
-TEXT_COLUMNS = {"month", "curve", "quantile", "region_id", "link_id", "market_id", "failure", "opens",
-                "saturation_p10", "saturation_p50", "saturation_p90", "a", "b", "most_loaded_link"}
 NOT_WITHIN = "not within horizon"
 
 
@@ -84,7 +65,7 @@ def _read_csv(run_dir: Path, name: str) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
         raise InputError(str(run_dir), f"{name}.csv", f"cannot be read as CSV: {err}") from err
-    missing = [c for c in COLUMNS[name] if c not in frame.columns]
+    missing = [c for c in RUN_TABLES[name] if c not in frame.columns]
     if missing:
         raise InputError(str(run_dir), f"{name}.csv", f"missing columns {', '.join(missing)}")
     return frame

@@ -16,9 +16,6 @@ from typing import Any
 
 import pandas as pd
 
-TABLES = ("footprint_regions", "footprint_links", "footprint_markets", "demand", "regions", "links",
-          "markets", "new_zones", "n_minus_1")
-
 
 def _json_safe(value: Any) -> Any:
     """JSON without NaN/inf: infinite values become the string "inf" (overloaded), NaN None."""

@@ -19,21 +19,9 @@ from sim.model.demand import industry_spend_usd_by_year
 from sim.model.network import links_table
 from sim.model.scenario import dump_resolved
 from sim.outputs.results import Results
+from sim.outputs.schema import RUN_TABLES, conform, empty
 
 NOT_WITHIN = "not within horizon"
-
-
-NEW_ZONE_COLUMNS = ["region_id", "site", "city", "country", "kind", "opens", "curve", "saturation_p10",
-                    "saturation_p50", "saturation_p90", "share_saturated"]
-
-
-EMPTY_COLUMNS = {
-    "demand": ["curve", "month", "quantile", "demand_mw", "capacity_mw"],
-    "regions": ["curve", "month", "quantile", "region_id", "capacity_mw", "load_mw", "utilisation", "stranded_mw"],
-    "links": ["curve", "month", "quantile", "link_id", "load_gbps", "utilisation", "queue_delay_ms"],
-    "markets": ["curve", "month", "quantile", "market_id", "demand_mw", "within_slo_mw", "late_mw", "unmet_mw",
-                "spilled_mw", "rtt_ms", "within_slo_share"],
-}
 
 
 def _tidy(log, name: str, ids: list[str], id_column: str, value_column: str, curves: list[str]) -> pd.DataFrame:
@@ -87,7 +75,7 @@ def new_zone_saturation(engine: Engine, state: RunState) -> tuple[pd.DataFrame, 
                              curve=curve, saturation_p10=named["p10"], saturation_p50=named["p50"],
                              saturation_p90=named["p90"], share_saturated=round(share, 4)))
         summary[key if key not in summary else site_id] = entry
-    return pd.DataFrame(rows, columns=NEW_ZONE_COLUMNS), summary
+    return pd.DataFrame(rows, columns=list(RUN_TABLES["new_zones"])), summary
 
 
 def _footprint_tables(engine: Engine) -> dict[str, pd.DataFrame]:
@@ -193,12 +181,11 @@ def build_results(engine: Engine, state: RunState, backend: str, runtime_s: floa
                                           ("market_share", "within_slo_share")],
                                     [m.id for m in world.markets], "market_id", curves)
     else:
-        for name, columns in EMPTY_COLUMNS.items():  # an interruption before the first month ended
-            tables[name] = pd.DataFrame(columns=columns)
+        for name in ("demand", "regions", "links", "markets"):  # interrupted before the first month ended
+            tables[name] = empty(name)
     tables["new_zones"], new_zones = new_zone_saturation(engine, state)
-    tables["n_minus_1"] = pd.DataFrame(state.n_minus_1_rows, columns=[
-        "curve", "month", "failure", "failure_kind", "unmet_mw", "slo_share_lost", "max_link_utilisation",
-        "most_loaded_link"])
+    tables["n_minus_1"] = pd.DataFrame(state.n_minus_1_rows, columns=list(RUN_TABLES["n_minus_1"]))
+    tables = {name: conform(name, tables[name]) for name in RUN_TABLES}
     summary = build_summary(engine, state, tables["links"], tables["n_minus_1"], new_zones, backend, runtime_s)
     meta = {"seed": engine.seed, "samples": engine.samples, "backend": backend, "runtime_s": round(runtime_s, 3),
             "started_at": started_at, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
