@@ -6,9 +6,11 @@ import json
 import numpy as np
 import pytest
 
+import kernels
 import sim
 from sim.cli import main
 from sim.engine.calendar import Engine
+from sim.model.latency import link_one_way_ms
 
 TWO_REGIONS = """region_id,city,country,lat,lon,zones,status,opens,kind,note,source
 ra,Alpha,Testland,0.0,0.0,1,existing,,region,,test
@@ -69,9 +71,19 @@ def test_two_regions_by_hand(tmp_path):
     expected = months[over[0]] if over.size else "not within horizon"
     assert results.summary["new_zones"]["rb"]["saturation"]["base"]["p50"] == expected
     assert expected != "not within horizon"  # the case is built so that it saturates
-    # RTT from the market to rb: twice the link's one-way time (access leg is zero)
+    # RTT: the market sits on ra (access leg 0 ms); what rb serves crosses the link there and back,
+    # twice its one-way time, plus queueing on both directions (at most twice the busier one's wait);
+    # the engine keeps RTTs in float32 from integer shortest-path ticks: 2e-5 relative
     link = results.tables["footprint_links"].iloc[0]
-    assert link["a"] in ("ra", "rb") and link["b"] in ("ra", "rb")
+    assert {link["a"], link["b"]} == {"ra", "rb"}
+    rtt_b = 2.0 * link_one_way_ms(float(link["length_km"]), scenario.latency)
+    assert rtt_b > 10.0  # 9 degrees of longitude on the equator: ~1000 km, not a rounding matter
+    served = expect_a + expect_b
+    expect_rtt = np.where(served > 0, expect_b * rtt_b / np.where(served > 0, served, 1.0), np.nan)
+    queue_ms = by(results.tables["links"], quantile="p50")["queue_delay_ms"].to_numpy()
+    got_rtt = markets["rtt_ms"].to_numpy()
+    assert (got_rtt >= expect_rtt * (1 - 2e-5)).all()
+    assert (got_rtt <= expect_rtt * (1 + 2e-5) + 2 * queue_ms).all()
 
 
 def test_conservation_and_link_loads(tmp_path):
@@ -151,7 +163,21 @@ def test_cli_run_writes_every_promised_file(tmp_path, capsys):
         assert key in summary, key
     assert summary["samples"] == 3 and summary["seed"] == 5 and summary["backend"] == "numpy"
     assert not (tmp_path / "out.partial").exists()
-    assert main(["run", str(path), "--backend", "cupy", "--out", str(tmp_path / "o2")]) in (0, 2)
+    capsys.readouterr()
+    try:
+        kernels.get_xp("cupy")
+        gpu = True
+    except RuntimeError:
+        gpu = False
+    code = main(["run", str(path), "--samples", "3", "--backend", "cupy", "--quiet", "--out", str(tmp_path / "o2")])
+    if gpu:  # the same run on the GPU, and it says so
+        assert code == 0
+        assert json.loads((tmp_path / "o2" / "summary.json").read_text())["backend"] == "cupy"
+    else:  # no GPU: refused with one line, exit 2, nothing written
+        assert code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("--backend: backend 'cupy' unavailable") and err.count("\n") == 1
+        assert not (tmp_path / "o2").exists()
 
 
 def test_a_run_that_cannot_fit_is_refused_before_it_starts(tmp_path, capsys):

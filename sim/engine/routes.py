@@ -42,9 +42,12 @@ def path_rtt_matrix_ms(net) -> np.ndarray:
     return 2.0 * np.asarray(dist, dtype=float)
 
 
-def predict_rtt_ms(net, cfg: LatencyConfig, a_lat, a_lon, b_lat, b_lon, rtt_matrix_ms=None) -> np.ndarray:
-    """Predicted RTT in ms between arrays of endpoints over graph ``net`` (see module docstring).
+def routed_rtt_ms(net, cfg: LatencyConfig, a_lat, a_lon, b_lat, b_lon, rtt_matrix_ms=None) -> np.ndarray:
+    """RTT in ms along the network between arrays of endpoints, before the fibre-floor clamp: access leg
+    to each endpoint's nearest node, plus the shortest path between the two nodes (module docstring).
 
+    With route factors and the access factor at least 1 this is never below the fibre floor (the
+    triangle inequality on the sphere), so the clamp of :func:`predict_rtt_ms` only guards rounding.
     ``rtt_matrix_ms`` (from :func:`path_rtt_matrix_ms`) may be passed to reuse the shortest paths.
     """
     a_lat, a_lon, b_lat, b_lon = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (a_lat, a_lon, b_lat, b_lon))
@@ -53,8 +56,13 @@ def predict_rtt_ms(net, cfg: LatencyConfig, a_lat, a_lon, b_lat, b_lon, rtt_matr
     rtt = path_rtt_matrix_ms(net) if rtt_matrix_ms is None else rtt_matrix_ms
     ia, km_a = nearest_node(a_lat, a_lon, node_lat, node_lon)
     ib, km_b = nearest_node(b_lat, b_lon, node_lat, node_lon)
-    access = [access_rtt_ms(km, cfg) for km in (km_a, km_b)]
-    total = access[0] + rtt[ia, ib] + access[1]
+    return access_rtt_ms(km_a, cfg) + rtt[ia, ib] + access_rtt_ms(km_b, cfg)
+
+
+def predict_rtt_ms(net, cfg: LatencyConfig, a_lat, a_lon, b_lat, b_lon, rtt_matrix_ms=None) -> np.ndarray:
+    """Predicted RTT in ms between arrays of endpoints over graph ``net``: :func:`routed_rtt_ms`, never
+    below the fibre floor of the endpoints' own great circle."""
+    total = routed_rtt_ms(net, cfg, a_lat, a_lon, b_lat, b_lon, rtt_matrix_ms)
     return np.maximum(total, fibre_floor_ms(a_lat, a_lon, b_lat, b_lon, cfg.fibre_index))
 
 
