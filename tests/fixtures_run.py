@@ -183,12 +183,33 @@ def _new_zone_rows(new) -> pd.DataFrame:
             sat = _saturation(r.opens, k, curve)
             within = [q for q in ("p90", "p50", "p10") if sat[q] != HORIZON]
             share = {"p90": 0.95, "p50": 0.6, "p10": 0.2}[within[0]] if within else 0.02
+            above = {q: 0 if sat[q] == HORIZON else len(MONTHS) - MONTHS.index(sat[q]) for q in QUANTILES}
             rows.append({"region_id": _parent(r.region_id), "site": r.region_id, "city": r.city,
-                         "country": r.country, "kind": r.kind,
+                         "country": r.country, "kind": r.kind, "status": "new",
                          "opens": r.opens, "curve": curve, "saturation_p10": sat["p10"],
                          "saturation_p50": sat["p50"], "saturation_p90": sat["p90"],
-                         "share_saturated": share})
+                         "share_saturated": share, "months_above_p10": above["p90"],
+                         "months_above_p50": above["p50"], "months_above_p90": above["p10"]})
     return pd.DataFrame(rows)
+
+
+def _saturation_rows(regions: pd.DataFrame, region_rows: pd.DataFrame, new_rows: pd.DataFrame) -> pd.DataFrame:
+    """Existing regions from their utilisation quantile paths (the P90 path saturates first, so it gives
+    the P10 month), then the new sites' rows."""
+    rows = []
+    for r in regions[regions.status == "existing"].itertuples():
+        for curve in CURVES:
+            row = {"region_id": r.region_id, "site": r.region_id, "city": r.city, "country": r.country,
+                   "kind": "region", "status": "existing", "opens": "", "curve": curve}
+            for q, path in (("p10", "p90"), ("p50", "p50"), ("p90", "p10")):
+                util = region_rows[(region_rows.region_id == r.region_id) & (region_rows.curve == curve)
+                                   & (region_rows["quantile"] == path)].utilisation.to_numpy()
+                over = np.flatnonzero(util > 0.85)
+                row[f"saturation_{q}"] = MONTHS[over[0]] if over.size else HORIZON
+                row[f"months_above_{path}"] = int(over.size)
+            row["share_saturated"] = {True: 0.95, False: 0.05}[row["saturation_p50"] != HORIZON]
+            rows.append(row)
+    return pd.concat([pd.DataFrame(rows), new_rows], ignore_index=True)
 
 
 def _n1_rows(regions, links, rng) -> pd.DataFrame:
@@ -281,6 +302,7 @@ def write_run_folder(out_dir: Path, seed: int = 0) -> Path:
         "markets": _market_rows(markets, demand, rng), "new_zones": _new_zone_rows(new),
         "n_minus_1": _n1_rows(regions, links, rng),
     }
+    tables["saturation"] = _saturation_rows(regions, tables["regions"], tables["new_zones"])
     for name, frame in tables.items():
         conform(name, frame).to_csv(out_dir / f"{name}.csv", index=False)
     (out_dir / "summary.json").write_text(json.dumps(_summary(tables, new), indent=2))

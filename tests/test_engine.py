@@ -86,6 +86,36 @@ def test_two_regions_by_hand(tmp_path):
     assert (got_rtt <= expect_rtt * (1 + 2e-5) + 2 * queue_ms).all()
 
 
+def test_zones_added_to_a_full_region_saturate_when_it_is_full_again(tmp_path):
+    """ra is above its ceiling before zones ra+2026 add 30 MW in 2026-06; the zones' saturation month is
+    the first month from their opening in which ra is above its ceiling again (not "at opening"), and
+    every region has a row: ra from the start, rb from its opening."""
+    raw = two_region_scenario(tmp_path)
+    (tmp_path / "regions.csv").write_text(TWO_REGIONS + "ra+2026,Alpha,Testland,0.0,0.0,1,new,2026-06,zones,,test\n")
+    raw["demand"]["operator_share_by_bloc"] = {"china": 0.001}
+    scenario = sim.scenario_from_dict(raw)
+    results = sim.run(scenario, samples=4, seed=1, backend="numpy", progress=False, report=False)
+    engine = Engine(scenario, 4, 1, np, False)
+    months = engine.months
+    demand = np.array([float(engine.paths.market_at(t)[0, 0, 0]) for t in range(len(months))])
+    cap_a = np.array([60.0 if m >= "2026-06" else 30.0 for m in months])
+    over = np.minimum(demand, cap_a) / cap_a > 0.85  # ra serves its own market first
+    assert over[months.index("2026-05")] and not over[months.index("2026-06")]  # full before, not after
+    zones_month = months[int(np.flatnonzero(over & (np.array(months) >= "2026-06"))[0])]
+    assert zones_month > "2026-06"
+    sat = by(results.tables["saturation"], curve="base")
+    zones = by(sat, site="ra+2026").iloc[0]
+    assert (zones.region_id, zones.kind, zones.status, zones.opens) == ("ra", "zones", "new", "2026-06")
+    assert zones.saturation_p10 == zones.saturation_p50 == zones.saturation_p90 == zones_month
+    assert zones.months_above_p50 == int(over[months.index("2026-06"):].sum())
+    region = by(sat, site="ra").iloc[0]
+    assert region.saturation_p50 == months[int(np.flatnonzero(over)[0])]
+    assert region.months_above_p50 == int(over.sum()) and region.status == "existing"
+    assert set(sat.site) == {"ra", "rb", "ra+2026"}
+    assert results.summary["new_zones"]["ra"]["saturation"]["base"]["p50"] == zones_month
+    assert list(results.tables["new_zones"].site) == ["rb", "ra+2026"]
+
+
 def test_conservation_and_link_loads(tmp_path):
     results = sim.run(two_region_scenario(tmp_path), samples=4, seed=2, backend="numpy", progress=False)
     m = by(results.tables["markets"], quantile="p50")

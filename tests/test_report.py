@@ -17,6 +17,7 @@ from fixtures_run import write_run_folder
 
 from sim.errors import InputError
 from sim.outputs.report import headline, html_table, read_run_folder, summary_value, write_report
+from sim.outputs.schema import RUN_TABLES
 
 CHROMIUM = Path("/usr/bin/chromium")
 FIG_SPAN = re.compile(r'<span class="fig" data-key="([^"]*)" data-value="([^"]*)">([^<]*)</span>')
@@ -64,7 +65,7 @@ def _check_figures(figures: list[tuple[str, str, str]], summary: dict) -> None:
 def test_read_run_folder_loads_every_table_with_text_ids(run_dir):
     run = read_run_folder(run_dir)
     assert set(run) == {"tables", "summary", "meta", "scenario_yaml"}
-    assert len(run["tables"]) == 9
+    assert set(run["tables"]) == set(RUN_TABLES)
     links = run["tables"]["links"]
     assert links.month.map(type).eq(str).all() and links.month.iloc[0] == "2025-01"
     assert np.isinf(links.queue_delay_ms).any()  # overloaded links stay infinite, never NaN

@@ -86,6 +86,18 @@ class MonthLog:
             self.quantiles.setdefault(name, []).append(_quantiles(array))
 
 
+@dataclass(frozen=True)
+class Site:
+    """What saturation is watched for: a region (from its opening) or zones added to a region (from the
+    zones' opening, on the parent region's utilisation)."""
+
+    region: int  # index of the region whose utilisation counts
+    site_id: str  # the region id, or the expansion id (``PARENT+YEAR``)
+    kind: str  # 'region' | 'zones'
+    opens: str  # 'YYYY-MM', or '' for a region open from the start
+    from_month: int  # first month index that counts (>= number of months: opens after the horizon)
+
+
 def _quantiles(array: np.ndarray) -> np.ndarray:
     """P10/P50/P90 over samples (axis 1) of [C, S, K], equal to ``np.quantile(array, QUANTILES, axis=1)``
     (linear method, NaN when a sample is NaN) but from one full sort, which NumPy vectorises and which is
@@ -159,7 +171,8 @@ class Engine:
                                + n * sc.failures.region_outages_per_year) if sc.failures.enabled else 0.0
         figures = 4 * n + 7 * m + 3 * links + 2  # metrics kept per (curve, sample) for a month
         total = (C * S * T * 4 + C * S * (years + 8) * 8  # installed MW, spend
-                 + C * S * n * 8 + S * (n + links) * 2 + S * 120  # saturation, down counts, keys
+                 + C * S * (n + len(self.world.expansions)) * 12  # per site: first saturation, months above
+                 + S * (n + links) * 2 + S * 120  # down counts, keys
                  + outages * (2 * 32 + 120)  # timeline and segments
                  + 4 * C * S * figures * 8)  # a month's figures, time averages and quantile work
         return total / 2**30
@@ -183,6 +196,17 @@ class Engine:
         self.capacity_mw = capacity  # [C, T, N] host
         self.open_month = np.array([max(0, month_number(r.opens) - month_number(self.months[0]))
                                     if r.opens else 0 for r in world.regions])
+        self.sites = self._sites()
+
+    def _sites(self) -> list[Site]:
+        """Every region from its opening, then every announced zone expansion from the zones' opening."""
+        world, start = self.world, month_number(self.months[0])
+        sites = [Site(i, r.id, "region", r.opens or "", int(self.open_month[i])) for i, r in enumerate(world.regions)]
+        index = world.region_index
+        sites += [Site(index[e.region_id], e.id, "zones", e.opens or "",
+                       max(0, month_number(e.opens) - start) if e.opens else 0)
+                  for e in world.expansions if e.region_id in index]
+        return sites
 
     def _prepare_network(self) -> None:
         sc, world, xp = self.scenario, self.world, self.xp
@@ -287,8 +311,12 @@ class RunState:
         self.down_samples: set[int] = set()
         self.segments: list[tuple[int, int, float, float]] = []
         self.log = MonthLog()
-        C, n = len(engine.curves), len(engine.world.regions)
-        self.first_saturation = np.full((C, S, n), np.iinfo(np.int32).max, dtype=np.int64)
+        C, W = len(engine.curves), len(engine.sites)
+        self.site_region = np.array([site.region for site in engine.sites], dtype=np.int64)
+        self.site_from = np.array([site.from_month for site in engine.sites], dtype=np.int64)
+        # per site: the first month above the ceiling at or after the site opens, and how many months
+        self.first_saturation = np.full((C, S, W), np.iinfo(np.int32).max, dtype=np.int64)
+        self.months_above = np.zeros((C, S, W), dtype=np.int32)
         self.totals = {k: np.zeros((C, S)) for k in ("demand", "within", "late", "unmet")}
         self.peak_link_util = np.zeros((C, S))
         self.last_month: dict[str, np.ndarray] = {}
@@ -404,8 +432,10 @@ class RunState:
         eng = self.engine
         capacity = eng.capacity_mw[:, t, :][:, None, :]  # [C, 1, N]
         utilisation = np.where(capacity > 0, mon["region_load_mw"] / np.where(capacity > 0, capacity, 1), 0.0)
-        saturated = utilisation > eng.scenario.analysis.utilisation_ceiling
+        saturated = (utilisation > eng.scenario.analysis.utilisation_ceiling)[..., self.site_region] \
+            & (t >= self.site_from)  # [C, S, W]: a site counts from its own opening
         self.first_saturation = np.where(saturated & (self.first_saturation > t), t, self.first_saturation)
+        self.months_above += saturated
         demand = eng.paths.market_at(t).astype(np.float64)
         served_short = (mon["late_mw"] + mon["unmet_mw"]).sum(axis=2) > 1e-6
         stranded = np.where(served_short[..., None], np.maximum(capacity - mon["region_load_mw"], 0.0), 0.0)
@@ -460,4 +490,4 @@ def simulate(scenario, samples: int | None = None, seed: int | None = None, back
     return engine, state, ("cupy" if xp.__name__ == "cupy" else "numpy"), time.perf_counter() - started
 
 
-__all__ = ["Engine", "RunState", "simulate", "versions", "QUANTILE_NAMES"]
+__all__ = ["Engine", "RunState", "Site", "simulate", "versions", "QUANTILE_NAMES"]

@@ -239,9 +239,19 @@ def report_tables(tables: Mapping[str, pd.DataFrame], top: int = 10) -> list[tup
     out = []
     if len(tables.get("new_zones", ())):
         nz = tables["new_zones"].assign(city=lambda f: f.city.astype(str).str.split(" (", regex=False).str[0])
-        out.append(("Saturation month of each new site (P10 / P50 / P90 over samples)",
-                    nz[["region_id", "city", "kind", "opens", "curve", "saturation_p10", "saturation_p50",
-                        "saturation_p90", "share_saturated"]]))
+        out.append(("Saturation month of each new site (P10 / P50 / P90 over samples) and months above the "
+                    "ceiling from its opening (P50)",
+                    nz[["site", "city", "kind", "opens", "curve", "saturation_p10", "saturation_p50",
+                        "saturation_p90", "months_above_p50", "share_saturated"]]))
+    if len(tables.get("saturation", ())):
+        sat = tables["saturation"]
+        sel = sat[(sat.curve == _main_curve(sat)) & (sat.saturation_p50 != NOT_WITHIN)]
+        sel = sel.assign(city=sel.city.astype(str).str.split(" (", regex=False).str[0])
+        out.append((f"Every region and new site that runs above its ceiling within the horizon "
+                    f"({_main_curve(sat)} curve, P50 month; earliest first)",
+                    sel.sort_values(["saturation_p50", "site"])[
+                        ["site", "city", "status", "opens", "saturation_p10", "saturation_p50", "saturation_p90",
+                         "months_above_p50", "share_saturated"]]))
     if len(tables.get("regions", ())):
         rg = tables["regions"]
         sel = rg[(rg.curve == _main_curve(rg)) & (rg["quantile"] == "p50")]

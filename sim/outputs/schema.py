@@ -20,8 +20,12 @@ RUN_TABLES: dict[str, tuple[str, ...]] = {
     "links": ("curve", "month", "quantile", "link_id", "load_gbps", "utilisation", "queue_delay_ms"),
     "markets": ("curve", "month", "quantile", "market_id", "demand_mw", "within_slo_mw", "late_mw",
                 "unmet_mw", "spilled_mw", "rtt_ms", "within_slo_share"),
-    "new_zones": ("region_id", "site", "city", "country", "kind", "opens", "curve", "saturation_p10",
-                  "saturation_p50", "saturation_p90", "share_saturated"),
+    "saturation": ("region_id", "site", "city", "country", "kind", "status", "opens", "curve",
+                   "saturation_p10", "saturation_p50", "saturation_p90", "share_saturated",
+                   "months_above_p10", "months_above_p50", "months_above_p90"),
+    "new_zones": ("region_id", "site", "city", "country", "kind", "status", "opens", "curve",
+                  "saturation_p10", "saturation_p50", "saturation_p90", "share_saturated",
+                  "months_above_p10", "months_above_p50", "months_above_p90"),
     "n_minus_1": ("curve", "month", "failure", "failure_kind", "unmet_mw", "slo_share_lost",
                   "max_link_utilisation", "most_loaded_link"),
 }
@@ -29,7 +33,7 @@ TABLES: tuple[str, ...] = tuple(RUN_TABLES)
 
 # Columns read back as text (identifiers, months, labels), never as numbers or NaN.
 TEXT_COLUMNS = frozenset({"month", "curve", "quantile", "region_id", "site", "link_id", "market_id",
-                          "failure", "failure_kind", "opens", "kind", "saturation_p10",
+                          "failure", "failure_kind", "opens", "kind", "status", "saturation_p10",
                           "saturation_p50", "saturation_p90", "a", "b", "most_loaded_link"})
 
 

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.config import month_number
 from sim.engine.calendar import QUANTILE_NAMES, Engine, RunState, versions
 from sim.model.demand import industry_spend_usd_by_year
 from sim.model.network import links_table
@@ -50,32 +49,57 @@ def _month_or_never(index: float, months: list[str]) -> str:
     return months[int(index)]
 
 
-def new_zone_saturation(engine: Engine, state: RunState) -> tuple[pd.DataFrame, dict]:
-    """Saturation month quantiles of every new region and every region with announced new zones."""
-    world, months = engine.world, engine.months
-    sites = [(r.id, r.id, r.city, r.country, "region", r.opens) for r in world.regions if r.status == "new"]
-    by_id = {r.id: r for r in world.regions}
-    sites += [(e.region_id, e.id, by_id[e.region_id].city, by_id[e.region_id].country, "zones", e.opens)
-              for e in world.expansions]
-    index = world.region_index
-    rows, summary = [], {}
-    for key, site_id, city, country, kind, opens in sites:
-        first = state.first_saturation[:, :, index[key]].astype(float)
-        if opens:  # saturation of the new capacity: not before it opens
-            t0 = month_number(opens) - month_number(months[0])
-            first = np.where(first < t0, t0, first)
-        first[first >= len(months)] = np.inf
-        entry = {"city": city, "country": country, "kind": kind, "opens": opens or "", "saturation": {}}
-        for c, curve in enumerate(engine.curves):
-            q = np.quantile(first[c], (0.1, 0.5, 0.9), method="inverted_cdf")
-            named = {n: _month_or_never(v, months) for n, v in zip(QUANTILE_NAMES, q)}
-            share = float(np.isfinite(first[c]).mean())
-            entry["saturation"][curve] = named
-            rows.append(dict(region_id=key, site=site_id, city=city, country=country, kind=kind, opens=opens or "",
-                             curve=curve, saturation_p10=named["p10"], saturation_p50=named["p50"],
-                             saturation_p90=named["p90"], share_saturated=round(share, 4)))
-        summary[key if key not in summary else site_id] = entry
-    return pd.DataFrame(rows, columns=list(RUN_TABLES["new_zones"])), summary
+def _site_rows(engine: Engine, state: RunState, w: int) -> list[dict]:
+    """Rows of saturation.csv for site ``w`` (engine.sites order), one per curve."""
+    site, months = engine.sites[w], engine.months
+    region = engine.world.regions[site.region]
+    first = state.first_saturation[:, :, w].astype(float)
+    first[first >= len(months)] = np.inf
+    rows = []
+    for c, curve in enumerate(engine.curves):
+        month = np.quantile(first[c], (0.1, 0.5, 0.9), method="inverted_cdf")
+        above = np.quantile(state.months_above[c, :, w], (0.1, 0.5, 0.9), method="inverted_cdf")
+        row = dict(region_id=region.id, site=site.site_id, city=region.city, country=region.country,
+                   kind=site.kind, status="new" if site.kind == "zones" else region.status, opens=site.opens,
+                   curve=curve, share_saturated=round(float(np.isfinite(first[c]).mean()), 4))
+        row.update({f"saturation_{n}": _month_or_never(v, months) for n, v in zip(QUANTILE_NAMES, month)})
+        row.update({f"months_above_{n}": int(v) for n, v in zip(QUANTILE_NAMES, above)})
+        rows.append(row)
+    return rows
+
+
+def saturation_tables(engine: Engine, state: RunState) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """saturation.csv (every region from its opening, every announced zone expansion from the zones'
+    opening), new_zones.csv (its new sites) and summary.json's ``new_zones`` and
+    ``existing_regions_saturating``.
+
+    A site saturates in the first month at or after it opens in which its region's time-averaged load
+    is above the utilisation ceiling; ``months_above_*`` count such months from the opening. For zones
+    added to a region the region's utilisation counts, from the zones' opening (a region full before
+    its zones arrive saturates when it is full again, not "at opening").
+    """
+    rows = [row for w in range(len(engine.sites)) for row in _site_rows(engine, state, w)]
+    table = pd.DataFrame(rows, columns=list(RUN_TABLES["saturation"]))
+    new = table[table.status == "new"].reset_index(drop=True)
+    summary: dict = {}
+    for site_id, part in new.groupby("site", sort=False):
+        first = part.iloc[0]
+        key = first.region_id if first.region_id not in summary else site_id
+        summary[key] = {"city": first.city, "country": first.country, "kind": first.kind, "opens": first.opens,
+                        "saturation": {r.curve: {n: getattr(r, f"saturation_{n}") for n in QUANTILE_NAMES}
+                                       for r in part.itertuples()}}
+    return table, new, {"new_zones": summary, "existing_regions_saturating": _existing_saturating(table)}
+
+
+def _existing_saturating(table: pd.DataFrame) -> dict[str, list[dict]]:
+    """Per curve, the existing regions whose P50 saturation month is within the horizon, earliest first."""
+    existing = table[(table.status == "existing") & (table.saturation_p50 != NOT_WITHIN)]
+    out: dict[str, list[dict]] = {}
+    for curve in table.curve.unique():
+        part = existing[existing.curve == curve].sort_values(["saturation_p50", "region_id"])
+        out[str(curve)] = [dict(region_id=r.region_id, city=r.city, saturation_p50=r.saturation_p50,
+                                months_above_p50=int(r.months_above_p50)) for r in part.itertuples()]
+    return out
 
 
 def _footprint_tables(engine: Engine) -> dict[str, pd.DataFrame]:
@@ -94,7 +118,7 @@ def _quantiles(values: np.ndarray) -> dict[str, float]:
 
 
 def build_summary(engine: Engine, state: RunState, links: pd.DataFrame, n1: pd.DataFrame,
-                  new_zones: dict, backend: str, runtime_s: float) -> dict:
+                  saturation: dict, backend: str, runtime_s: float) -> dict:
     curves = engine.curves
     share = np.where(state.totals["demand"] > 0, state.totals["within"] / np.where(
         state.totals["demand"] > 0, state.totals["demand"], 1), 1.0)
@@ -103,7 +127,7 @@ def build_summary(engine: Engine, state: RunState, links: pd.DataFrame, n1: pd.D
         "scenario_name": engine.scenario.name,
         "horizon": {"start": engine.months[0], "end": state.log.months[-1] if state.log.months else engine.months[0]},
         "industry_spend_usd_by_year": industry_spend_usd_by_year(engine.scenario.demand),
-        "new_zones": new_zones,
+        **saturation,
         "served_within_slo_share": {c: _quantiles(share[i]) for i, c in enumerate(curves)},
         "unmet_mw_p50": {c: float(np.median(last["unmet"][i])) if last else 0.0 for i, c in enumerate(curves)},
         "stranded_mw_p50": {c: float(np.median(last["stranded"][i])) if last else 0.0 for i, c in enumerate(curves)},
@@ -144,6 +168,11 @@ def headline(summary: dict, curves: list[str]) -> list[str]:
     within = [f"{k} {m}" for k, m in sats if m != NOT_WITHIN]
     lines.append(f"Saturation ({curve}, P50): " + (", ".join(within) if within else "no new zone saturates")
                  + (f"; {len(sats) - len(within)} new zone(s) not within the horizon." if len(within) < len(sats) else "."))
+    existing = summary.get("existing_regions_saturating", {}).get(curve, [])
+    if existing:
+        lines.append(f"Existing regions: {len(existing)} run above the ceiling within the horizon ({curve}, P50); "
+                     "earliest " + ", ".join(f"{x['region_id']} {x['saturation_p50']} ({x['months_above_p50']} "
+                                             "months above)" for x in existing[:5]) + ".")
     slo = summary["served_within_slo_share"][curve]
     lines.append(f"Latency: {100 * slo['p50']:.1f} % of demand served within {summary['slo_rtt_ms']:.0f} ms "
                  f"(P10-P90 {100 * slo['p10']:.1f}-{100 * slo['p90']:.1f} %).")
@@ -183,10 +212,10 @@ def build_results(engine: Engine, state: RunState, backend: str, runtime_s: floa
     else:
         for name in ("demand", "regions", "links", "markets"):  # interrupted before the first month ended
             tables[name] = empty(name)
-    tables["new_zones"], new_zones = new_zone_saturation(engine, state)
+    tables["saturation"], tables["new_zones"], saturation = saturation_tables(engine, state)
     tables["n_minus_1"] = pd.DataFrame(state.n_minus_1_rows, columns=list(RUN_TABLES["n_minus_1"]))
     tables = {name: conform(name, tables[name]) for name in RUN_TABLES}
-    summary = build_summary(engine, state, tables["links"], tables["n_minus_1"], new_zones, backend, runtime_s)
+    summary = build_summary(engine, state, tables["links"], tables["n_minus_1"], saturation, backend, runtime_s)
     meta = {"seed": engine.seed, "samples": engine.samples, "backend": backend, "runtime_s": round(runtime_s, 3),
             "started_at": started_at, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "interrupted": state.interrupted, "months_done": len(log.months), "versions": versions(),
