@@ -104,7 +104,8 @@ def _region_rows(regions, cap, rng) -> pd.DataFrame:
                 "curve": curve, "month": np.tile(MONTHS, len(regions)), "quantile": q,
                 "region_id": np.repeat(regions.region_id.to_numpy(), len(MONTHS)),
                 "capacity_mw": cap.ravel(), "load_mw": load.ravel().round(3),
-                "utilisation": util.ravel().round(4), "stranded_mw": (cap - load).ravel().round(3) * 0.2}))
+                "utilisation": util.ravel().round(4), "idle_mw": (cap - load).ravel().round(3),
+                "stranded_mw": (cap - load).ravel().round(3) * 0.2}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -189,7 +190,8 @@ def _new_zone_rows(new) -> pd.DataFrame:
                          "opens": r.opens, "curve": curve, "saturation_p10": sat["p10"],
                          "saturation_p50": sat["p50"], "saturation_p90": sat["p90"],
                          "share_saturated": share, "months_above_p10": above["p90"],
-                         "months_above_p50": above["p50"], "months_above_p90": above["p10"]})
+                         "months_above_p50": above["p50"], "months_above_p90": above["p10"],
+                         "idle_mw_mean_p50": round(r.capacity_mw * (0.3 + 0.05 * k), 3)})
     return pd.DataFrame(rows)
 
 
@@ -208,6 +210,9 @@ def _saturation_rows(regions: pd.DataFrame, region_rows: pd.DataFrame, new_rows:
                 row[f"saturation_{q}"] = MONTHS[over[0]] if over.size else HORIZON
                 row[f"months_above_{path}"] = int(over.size)
             row["share_saturated"] = {True: 0.95, False: 0.05}[row["saturation_p50"] != HORIZON]
+            row["idle_mw_mean_p50"] = float(region_rows[(region_rows.region_id == r.region_id)
+                                                         & (region_rows.curve == curve)
+                                                         & (region_rows["quantile"] == "p50")].idle_mw.mean())
             rows.append(row)
     return pd.concat([pd.DataFrame(rows), new_rows], ignore_index=True)
 
@@ -263,6 +268,10 @@ def _summary(tables: dict[str, pd.DataFrame], new: pd.DataFrame) -> dict:
                             for r in worst.itertuples()],
         "stranded_mw_p50": {c: float(rg[(rg.curve == c) & (rg["quantile"] == "p50") & (rg.month == end)]
                                      .stranded_mw.sum()) for c in CURVES},
+        "idle_mw_p50": {c: float(rg[(rg.curve == c) & (rg["quantile"] == "p50") & (rg.month == end)].idle_mw.sum())
+                        for c in CURVES},
+        "idle_mw_mean_p50": {c: float(rg[(rg.curve == c) & (rg["quantile"] == "p50")].groupby("month").idle_mw.sum()
+                                      .mean()) for c in CURVES},
         "spilled_mw_p50": {c: float(at_end[(at_end.curve == c) & (at_end["quantile"] == "p50")].spilled_mw.sum())
                            for c in CURVES},
         "backend": "numpy", "samples": 64, "seed": 2025, "runtime_s": 12.5,

@@ -116,6 +116,32 @@ def test_zones_added_to_a_full_region_saturate_when_it_is_full_again(tmp_path):
     assert list(results.tables["new_zones"].site) == ["rb", "ra+2026"]
 
 
+def test_idle_capacity_is_reported_when_no_demand_is_short(tmp_path):
+    """Both regions open, demand below ra's capacity: nothing is late or unmet, so nothing is stranded,
+    but rb sits idle the whole horizon and ra partly; idle capacity says so, per region and in total."""
+    raw = two_region_scenario(tmp_path)
+    (tmp_path / "regions.csv").write_text(TWO_REGIONS.replace("1,new,2026-01,region", "1,existing,,region"))
+    raw["demand"]["operator_share_by_bloc"] = {"china": 0.0001}
+    scenario = sim.scenario_from_dict(raw)
+    results = sim.run(scenario, samples=4, seed=1, backend="numpy", progress=False, report=False)
+    engine = Engine(scenario, 4, 1, np, False)
+    demand = np.array([float(engine.paths.market_at(t)[0, 0, 0]) for t in range(len(engine.months))])
+    assert demand.max() < 30.0
+    regions = by(results.tables["regions"], quantile="p50", curve="base")
+    assert by(regions, region_id="rb")["idle_mw"].to_numpy() == pytest.approx(30.0)
+    assert by(regions, region_id="ra")["idle_mw"].to_numpy() == pytest.approx(30.0 - demand, abs=1e-6)
+    assert (regions["stranded_mw"] == 0).all()
+    days = np.diff(engine.month_start_day)
+    summary = results.summary
+    assert summary["stranded_mw_p50"]["base"] == 0.0
+    assert summary["idle_mw_p50"]["base"] == pytest.approx(60.0 - demand[-1], abs=1e-6)
+    assert summary["idle_mw_mean_p50"]["base"] == pytest.approx(60.0 - demand @ days / days.sum(), abs=1e-6)
+    assert summary["most_idle_regions"]["base"][0] == {"region_id": "rb", "city": "Beta",
+                                                       "idle_mw_mean_p50": pytest.approx(30.0), "idle_share": 1.0}
+    sat = by(results.tables["saturation"], curve="base")
+    assert by(sat, site="rb")["idle_mw_mean_p50"].item() == pytest.approx(30.0)
+
+
 def test_conservation_and_link_loads(tmp_path):
     results = sim.run(two_region_scenario(tmp_path), samples=4, seed=2, backend="numpy", progress=False)
     m = by(results.tables["markets"], quantile="p50")

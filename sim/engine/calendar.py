@@ -171,7 +171,7 @@ class Engine:
                                + n * sc.failures.region_outages_per_year) if sc.failures.enabled else 0.0
         figures = 4 * n + 7 * m + 3 * links + 2  # metrics kept per (curve, sample) for a month
         total = (C * S * T * 4 + C * S * (years + 8) * 8  # installed MW, spend
-                 + C * S * (n + len(self.world.expansions)) * 12  # per site: first saturation, months above
+                 + C * S * (n + len(self.world.expansions)) * 20  # per site: saturation, months above, idle
                  + S * (n + links) * 2 + S * 120  # down counts, keys
                  + outages * (2 * 32 + 120)  # timeline and segments
                  + 4 * C * S * figures * 8)  # a month's figures, time averages and quantile work
@@ -317,7 +317,11 @@ class RunState:
         # per site: the first month above the ceiling at or after the site opens, and how many months
         self.first_saturation = np.full((C, S, W), np.iinfo(np.int32).max, dtype=np.int64)
         self.months_above = np.zeros((C, S, W), dtype=np.int32)
-        self.totals = {k: np.zeros((C, S)) for k in ("demand", "within", "late", "unmet")}
+        # idle capacity (capacity - load) per site from its opening, in MW x days, and the days counted
+        self.site_idle_mw_days = np.zeros((C, S, W))
+        self.site_days = np.zeros(W)
+        self.totals = {k: np.zeros((C, S)) for k in ("demand", "within", "late", "unmet", "idle")}  # MW x days
+        self.days = 0.0  # days recorded so far
         self.peak_link_util = np.zeros((C, S))
         self.last_month: dict[str, np.ndarray] = {}
         self.interrupted = False
@@ -438,23 +442,29 @@ class RunState:
         self.months_above += saturated
         demand = eng.paths.market_at(t).astype(np.float64)
         served_short = (mon["late_mw"] + mon["unmet_mw"]).sum(axis=2) > 1e-6
-        stranded = np.where(served_short[..., None], np.maximum(capacity - mon["region_load_mw"], 0.0), 0.0)
+        idle = np.maximum(capacity - mon["region_load_mw"], 0.0)  # [C, S, N] unused, wherever demand is
+        stranded = np.where(served_short[..., None], idle, 0.0)  # unused while some demand is short
         link_util = mon["link_load_gbps"] / eng.world.arrays.capacity_gbps[None, None, :]
         served = mon["within_mw"] + mon["late_mw"]
         rtt = np.where(served > 0, mon["rtt_weighted"] / np.where(served > 0, served, 1), np.nan)
         days = eng.month_start_day[t + 1] - eng.month_start_day[t]
         for name, value in (("demand", demand.sum(axis=2)), ("within", mon["within_mw"].sum(axis=2)),
-                            ("late", mon["late_mw"].sum(axis=2)), ("unmet", mon["unmet_mw"].sum(axis=2))):
+                            ("late", mon["late_mw"].sum(axis=2)), ("unmet", mon["unmet_mw"].sum(axis=2)),
+                            ("idle", idle.sum(axis=2))):
             self.totals[name] += value * days
+        self.days += days
+        site_open = t >= self.site_from  # [W]
+        self.site_idle_mw_days += idle[..., self.site_region] * (days * site_open)
+        self.site_days += days * site_open
         self.peak_link_util = np.maximum(self.peak_link_util, link_util.max(axis=2, initial=0.0))
         self.last_month = {"unmet": mon["unmet_mw"].sum(axis=2), "stranded": stranded.sum(axis=2),
-                           "spilled": mon["spilled_mw"].sum(axis=2)}
+                           "spilled": mon["spilled_mw"].sum(axis=2), "idle": idle.sum(axis=2)}
         share = np.where(demand > 0, mon["within_mw"] / np.where(demand > 0, demand, 1), 1.0)
         self.log.add(eng.months[t], {
             "demand_total": demand.sum(axis=2)[..., None], "capacity_total": np.broadcast_to(
                 capacity.sum(axis=2)[..., None], (len(eng.curves), eng.samples, 1)),
             "region_capacity": np.broadcast_to(capacity, utilisation.shape), "region_load": mon["region_load_mw"],
-            "region_util": utilisation, "region_stranded": stranded,
+            "region_util": utilisation, "region_idle": idle, "region_stranded": stranded,
             "link_load": mon["link_load_gbps"], "link_util": link_util, "link_delay": mon["link_delay_ms"],
             "market_demand": demand, "market_within": mon["within_mw"], "market_late": mon["late_mw"],
             "market_unmet": mon["unmet_mw"], "market_spilled": mon["spilled_mw"], "market_rtt": rtt,

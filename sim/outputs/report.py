@@ -163,6 +163,9 @@ def _shortfall_sentence(summary: Mapping) -> str:
         text += f"; base curve demand spilled to a farther region {_sfig(summary, 'spilled_mw_p50.base', fmt_mw)}"
     if "base" in (summary.get("stranded_mw_p50") or {}):
         text += f", stranded capacity {_sfig(summary, 'stranded_mw_p50.base', fmt_mw)}"
+    if "base" in (summary.get("idle_mw_mean_p50") or {}):
+        text += (f"; idle capacity (unused, whether or not demand is short) "
+                 f"{_sfig(summary, 'idle_mw_mean_p50.base', fmt_mw)} on average over the horizon")
     return text + "."
 
 
@@ -252,12 +255,17 @@ def report_tables(tables: Mapping[str, pd.DataFrame], top: int = 10) -> list[tup
                     sel.sort_values(["saturation_p50", "site"])[
                         ["site", "city", "status", "opens", "saturation_p10", "saturation_p50", "saturation_p90",
                          "months_above_p50", "share_saturated"]]))
+        idle = sat[(sat.curve == _main_curve(sat)) & (sat.kind == "region")]
+        idle = idle.sort_values("idle_mw_mean_p50", ascending=False).head(top)
+        out.append((f"Most idle regions: capacity unused on average from opening, whether or not demand is "
+                    f"short elsewhere ({_main_curve(sat)} curve, P50)",
+                    idle[["site", "city", "status", "opens", "idle_mw_mean_p50", "saturation_p50"]]))
     if len(tables.get("regions", ())):
         rg = tables["regions"]
         sel = rg[(rg.curve == _main_curve(rg)) & (rg["quantile"] == "p50")]
         peak = sel.sort_values("utilisation", ascending=False).drop_duplicates("region_id").head(top)
         out.append((f"Busiest regions: month of peak utilisation ({_main_curve(rg)} curve, P50)",
-                    peak[["region_id", "month", "capacity_mw", "load_mw", "utilisation", "stranded_mw"]]))
+                    peak[["region_id", "month", "capacity_mw", "load_mw", "utilisation", "idle_mw", "stranded_mw"]]))
     if len(tables.get("links", ())):
         lk = tables["links"]
         sel = lk[(lk.curve == _main_curve(lk)) & (lk["quantile"] == "p50")]

@@ -64,6 +64,8 @@ def _site_rows(engine: Engine, state: RunState, w: int) -> list[dict]:
                    curve=curve, share_saturated=round(float(np.isfinite(first[c]).mean()), 4))
         row.update({f"saturation_{n}": _month_or_never(v, months) for n, v in zip(QUANTILE_NAMES, month)})
         row.update({f"months_above_{n}": int(v) for n, v in zip(QUANTILE_NAMES, above)})
+        row["idle_mw_mean_p50"] = (float(np.median(state.site_idle_mw_days[c, :, w])) / state.site_days[w]
+                                   if state.site_days[w] > 0 else float("nan"))
         rows.append(row)
     return rows
 
@@ -88,7 +90,27 @@ def saturation_tables(engine: Engine, state: RunState) -> tuple[pd.DataFrame, pd
         summary[key] = {"city": first.city, "country": first.country, "kind": first.kind, "opens": first.opens,
                         "saturation": {r.curve: {n: getattr(r, f"saturation_{n}") for n in QUANTILE_NAMES}
                                        for r in part.itertuples()}}
-    return table, new, {"new_zones": summary, "existing_regions_saturating": _existing_saturating(table)}
+    return table, new, {"new_zones": summary, "existing_regions_saturating": _existing_saturating(table),
+                        "most_idle_regions": _most_idle(engine, state, table)}
+
+
+def _most_idle(engine: Engine, state: RunState, table: pd.DataFrame, top: int = 5) -> dict[str, list[dict]]:
+    """Per curve, the regions with the most idle capacity (capacity - load, wherever demand is) averaged
+    from their opening (P50 over samples), with that capacity's share of the region's average capacity."""
+    days = np.diff(engine.month_start_day)[:len(state.log.months)]
+    index = {site.site_id: w for w, site in enumerate(engine.sites)}
+    out: dict[str, list[dict]] = {}
+    for c, curve in enumerate(engine.curves):
+        part = table[(table.curve == curve) & (table.kind == "region") & (table.idle_mw_mean_p50 > 0)]
+        rows = []
+        for r in part.sort_values("idle_mw_mean_p50", ascending=False).head(top).itertuples():
+            site = engine.sites[index[r.site]]
+            counted = days * (np.arange(len(days)) >= site.from_month)
+            capacity_mw = float(engine.capacity_mw[c, :len(days), site.region] @ counted / counted.sum())
+            rows.append(dict(region_id=r.region_id, city=r.city, idle_mw_mean_p50=float(r.idle_mw_mean_p50),
+                             idle_share=float(r.idle_mw_mean_p50) / capacity_mw if capacity_mw > 0 else 0.0))
+        out[curve] = rows
+    return out
 
 
 def _existing_saturating(table: pd.DataFrame) -> dict[str, list[dict]]:
@@ -132,6 +154,9 @@ def build_summary(engine: Engine, state: RunState, links: pd.DataFrame, n1: pd.D
         "unmet_mw_p50": {c: float(np.median(last["unmet"][i])) if last else 0.0 for i, c in enumerate(curves)},
         "stranded_mw_p50": {c: float(np.median(last["stranded"][i])) if last else 0.0 for i, c in enumerate(curves)},
         "spilled_mw_p50": {c: float(np.median(last["spilled"][i])) if last else 0.0 for i, c in enumerate(curves)},
+        "idle_mw_p50": {c: float(np.median(last["idle"][i])) if last else 0.0 for i, c in enumerate(curves)},
+        "idle_mw_mean_p50": {c: float(np.median(state.totals["idle"][i])) / state.days if state.days else 0.0
+                             for i, c in enumerate(curves)},
         "max_link_utilisation": {c: _quantiles(state.peak_link_util[i]) for i, c in enumerate(curves)},
         "most_congested_links": _congested(links),
         "n_minus_1_worst": _worst(n1),
@@ -183,6 +208,12 @@ def headline(summary: dict, curves: list[str]) -> list[str]:
     lines.append(f"Shortfall at the horizon end (P50): {summary['unmet_mw_p50'][curve]:.0f} MW unmet, "
                  f"{summary['spilled_mw_p50'][curve]:.0f} MW spilled to farther regions, "
                  f"{summary['stranded_mw_p50'][curve]:.0f} MW stranded.")
+    idle = summary.get("most_idle_regions", {}).get(curve, [])
+    lines.append(f"Idle capacity ({curve}, P50): {summary['idle_mw_mean_p50'][curve]:,.0f} MW on average over the "
+                 f"horizon, {summary['idle_mw_p50'][curve]:,.0f} MW at its end"
+                 + ("; most idle " + ", ".join(f"{x['region_id']} {x['idle_mw_mean_p50']:,.0f} MW "
+                                              f"({100 * x['idle_share']:.0f} % of its capacity)" for x in idle[:3])
+                    if idle else "") + ".")
     worst = [x for x in summary["n_minus_1_worst"] if x["curve"] == curve][:1]
     if worst:
         w = worst[0]
@@ -200,7 +231,8 @@ def build_results(engine: Engine, state: RunState, backend: str, runtime_s: floa
         tables["demand"] = _joined(log, [("demand_total", "demand_mw"), ("capacity_total", "capacity_mw")],
                                    [""], "", curves)
         tables["regions"] = _joined(log, [("region_capacity", "capacity_mw"), ("region_load", "load_mw"),
-                                          ("region_util", "utilisation"), ("region_stranded", "stranded_mw")],
+                                          ("region_util", "utilisation"), ("region_idle", "idle_mw"),
+                                          ("region_stranded", "stranded_mw")],
                                     region_ids, "region_id", curves)
         tables["links"] = _joined(log, [("link_load", "load_gbps"), ("link_util", "utilisation"),
                                         ("link_delay", "queue_delay_ms")], world.arrays.link_ids, "link_id", curves)
