@@ -8,7 +8,9 @@ The build plan: ``capex_cny`` is spent evenly month by month over ``capex_years`
 ``capex_start_year``, converted at ``cny_per_usd``; ``capex_share_capacity`` of it buys capacity at
 ``cost_per_mw_usd`` per MW of facility power, i.e. ``cost_per_mw_usd x pue`` per MW of IT load; each
 month's purchase is delivered ``lead_time_months`` later (deliveries due before the horizon count from its
-first month). When ``capex_funds_new_sites`` the MW of the new regions and expansions opening in the
+first month). After the pledge's years, ``post_pledge: continue`` (the default) keeps spending at the
+pledge's yearly rate times ``(1 + post_pledge_growth_per_year) ** k`` in the k-th year after it (the
+operator has said it will spend beyond the pledge); ``stop`` ends building with the pledge. When ``capex_funds_new_sites`` the MW of the new regions and expansions opening in the
 horizon are paid from the same pledge: the capex-built MW allocated to regions is the running maximum
 of (cumulative capex MW - cumulative new-site MW, floored at 0), so nothing is counted twice and nothing
 is ever taken away.
@@ -60,17 +62,40 @@ class SupplyConfig(StrictModel):
     plan_weights: dict[str, float] = Field(default_factory=dict, description=(
         "region id -> weight of capex-built MW (default: proportional to zones); renormalised"))
     capex_funds_new_sites: bool = True
+    post_pledge: Literal["stop", "continue"] = Field(default="continue", description=(
+        "capex after the pledge's years: 'continue' spends at the pledge's yearly rate (grown by "
+        "post_pledge_growth_per_year a year), 'stop' builds nothing more. Source for continuing: Eddie Wu, "
+        "Apsara Conference 24 Sept 2025, Alibaba will invest beyond the RMB 380 bn pledge (no amount "
+        "given); earnings call 25 Nov 2025, the pledge 'may be conservative'; capex of about RMB 120 bn "
+        "in the four quarters to Sept 2025, near the pledge's 126.7 bn a year (demand_sources §0; medium)"))
+    post_pledge_growth_per_year: float = Field(default=0.0, ge=-0.9, le=5.0, description=(
+        "yearly growth of capex after the pledge, relative to the pledge's yearly rate (assumption: 0, "
+        "the observed run rate; the operator gave no figure. Analysts' estimates of 1-3 GW a year imply "
+        "far more, secondary sources, low: vary it in a sweep)"))
+
+
+def capex_spend_cny(supply: SupplyConfig, last_month: str) -> tuple[np.ndarray, np.ndarray]:
+    """(month number, CNY spent) of every month with spend up to ``last_month``: the pledge spread evenly
+    over its years, then (``post_pledge: continue``) the pledge's monthly rate grown by
+    ``post_pledge_growth_per_year`` for each year after the pledge ended."""
+    per_month_cny = supply.capex_cny / (12 * supply.capex_years)
+    first = month_number(f"{supply.capex_start_year:04d}-01")
+    pledge_end = first + 12 * supply.capex_years  # first month after the pledge
+    end = month_number(last_month) + 1 if supply.post_pledge == "continue" else pledge_end
+    month = np.arange(first, max(end, pledge_end))
+    years_after = np.maximum(month - pledge_end, -1) // 12 + 1  # 0 during the pledge, k in its k-th year after
+    return month, per_month_cny * (1.0 + supply.post_pledge_growth_per_year) ** years_after
 
 
 def capex_it_mw_per_month(supply: SupplyConfig, months: list[str]) -> np.ndarray:
     """IT MW delivered in each month of ``months`` by the capex plan (float64, [t])."""
-    per_month_usd = supply.capex_cny / supply.cny_per_usd / (12 * supply.capex_years)
-    it_mw = per_month_usd * supply.capex_share_capacity / (supply.cost_per_mw_usd * supply.pue)
-    first_spend = month_number(f"{supply.capex_start_year:04d}-01") + supply.lead_time_months
-    due = np.arange(first_spend, first_spend + 12 * supply.capex_years)  # delivery months
+    usd_per_it_mw = supply.cost_per_mw_usd * supply.pue
+    spend_month, cny = capex_spend_cny(supply, months[-1])
+    it_mw = cny / supply.cny_per_usd * supply.capex_share_capacity / usd_per_it_mw
+    due = spend_month + supply.lead_time_months  # delivery months
     start, end = month_number(months[0]), month_number(months[-1])
     delivered = np.zeros(len(months))
-    np.add.at(delivered, np.clip(due[due <= end] - start, 0, None), it_mw)
+    np.add.at(delivered, np.clip(due[due <= end] - start, 0, None), it_mw[due <= end])
     return delivered
 
 
