@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from dataclasses import dataclass
 
 import numpy as np
@@ -223,3 +224,26 @@ def test_write_demand_outputs_files_and_table(tmp_path):
     import pandas as pd
     demand = pd.read_csv(tmp_path / "demand.csv")
     assert set(demand["quantile"]) == {"p10", "p50", "p90"} and "all" in set(demand["market_id"])
+
+
+def test_demand_command_uses_the_scenarios_graphml_sites(tmp_path):
+    """A GraphML scenario's sites and markets are its nodes, in `infrasim demand` as in `infrasim regions`
+    and `infrasim run` (one world assembly), not the packaged catalogue's."""
+    import pandas as pd
+
+    from sim.model.scenario import scenario_from_dict
+    from sim.model.world import build_world
+    from sim.outputs.demand_report import write_demand_outputs
+
+    graph = Path(__file__).parent / "data" / "directed_multi.graphml"
+    scenario = scenario_from_dict({"name": "zoo", "horizon": {"start": "2025-01", "end": "2025-12"},
+                                   "topology": {"graphml": str(graph)}})
+    write_demand_outputs(scenario, tmp_path, samples=8, seed=1)
+    world = build_world(scenario)
+    supply = pd.read_csv(tmp_path / "supply.csv")
+    assert set(supply.region_id) == {r.id for r in world.regions} | {"all"}
+    assert len(world.regions) == 3
+    demand = pd.read_csv(tmp_path / "demand.csv")
+    assert set(demand.market_id) == {m.id for m in world.markets} | {"all"}
+    at_start = supply[(supply.month == "2025-01") & (supply.region_id == "all")].capacity_mw
+    assert at_start.iloc[0] == pytest.approx(sum(r.capacity_mw for r in world.regions))

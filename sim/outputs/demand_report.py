@@ -2,6 +2,8 @@
 
 Tables (demand.csv, supply.csv, spend.csv), the printed summary and the fan chart of a scenario's Monte
 Carlo demand (:func:`sim.model.demand.demand_paths`) against its capacity plan (:mod:`sim.model.supply`).
+The sites and markets are the scenario's world (:func:`sim.model.world.build_world`), as for every other
+command: the catalogue's, or a GraphML file's.
 """
 from __future__ import annotations
 
@@ -12,22 +14,12 @@ import pandas as pd
 from tabulate import tabulate
 
 from sim.config import month_range
-from sim.model.catalogue import load_footprint, load_markets
 from sim.model.demand import DemandPaths, demand_paths
-from sim.model.geo import great_circle_km
 from sim.model.supply import supply_plan
+from sim.model.world import build_world
 from sim.outputs.fanchart import plot_demand_fan
 
 QUANTILES = {"p10": 10, "p50": 50, "p90": 90}  # percentiles over samples (p10 = lower)
-
-
-def nearest_region(markets: list, regions: list) -> np.ndarray:
-    """Index of the region nearest each market by great-circle distance, [m]."""
-    lat_m = np.array([m.lat for m in markets])[:, None]
-    lon_m = np.array([m.lon for m in markets])[:, None]
-    lat_r = np.array([r.lat for r in regions])[None, :]
-    lon_r = np.array([r.lon for r in regions])[None, :]
-    return np.argmin(great_circle_km(lat_m, lon_m, lat_r, lon_r), axis=1)
 
 
 def _quantile_rows(values: np.ndarray, curves: list[str], labels: list, key: str, value: str):
@@ -92,15 +84,14 @@ def write_demand_outputs(scenario, out_dir: Path, samples: int, seed: int) -> st
     demand_mw. supply.csv: curve, month, region_id ('all' = total), capacity_mw. spend.csv: curve,
     year, quantile, spend_usd, industry_installed_mw (December). Returns the printed table text.
     """
-    regions, expansions = load_footprint(scenario.footprint)
-    markets = load_markets(scenario.markets)
+    world = build_world(scenario)
     months = month_range(scenario.horizon.start, scenario.horizon.end)
-    paths = demand_paths(scenario.demand, markets, months, samples, seed)
-    capacity = supply_plan(scenario.supply, regions, months, paths, nearest_region(markets, regions),
-                           expansions)
+    paths = demand_paths(scenario.demand, world.markets, months, samples, seed)
+    market_region = np.argmin(world.market_region_km, axis=1)  # as the engine: each market's nearest site
+    capacity = supply_plan(scenario.supply, world.regions, months, paths, market_region, world.expansions)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    demand, supply, spend = _tables(paths, capacity, [r.id for r in regions])
+    demand, supply, spend = _tables(paths, capacity, [r.id for r in world.regions])
     demand.to_csv(out_dir / "demand.csv", index=False, float_format="%.6g")
     supply.to_csv(out_dir / "supply.csv", index=False, float_format="%.6g")
     spend.to_csv(out_dir / "spend.csv", index=False, float_format="%.6g")
