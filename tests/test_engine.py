@@ -204,11 +204,21 @@ def test_cli_run_writes_every_promised_file(tmp_path, capsys):
 
     raw = two_region_scenario(tmp_path)
     raw["horizon"] = {"start": "2025-01", "end": "2026-12"}
+    raw["description"] = "Paris § São Paulo"
     path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(raw))
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     out = tmp_path / "out"
     assert main(["run", str(path), "--samples", "3", "--seed", "5", "--backend", "numpy", "--quiet",
                  "--out", str(out)]) == 0
+    # the scenario exactly as run (the command line's samples and seed, the backend), text as written
+    as_run = (out / "scenario.yaml").read_text(encoding="utf-8")
+    assert "samples: 3\n" in as_run and "seed: 5\n" in as_run and "backend numpy" in as_run
+    assert "Paris § São Paulo" in as_run
+    rerun = sim.load_scenario(out / "scenario.yaml")
+    assert (rerun.samples, rerun.seed, rerun.description) == (3, 5, "Paris § São Paulo")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    scenario_block = page[page.index('<pre id="scenario">'):]
+    assert "samples: 3\n" in scenario_block and "Paris § São Paulo" in scenario_block
     for name in ("summary.json", "run.json", "scenario.yaml", "report.html", "regions.csv", "links.csv",
                  "markets.csv", "new_zones.csv", "n_minus_1.csv", "demand.csv", "footprint_regions.csv"):
         assert (out / name).is_file(), name

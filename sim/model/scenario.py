@@ -207,6 +207,19 @@ def json_schema() -> str:
     return json.dumps(schema, indent=2)
 
 
-def dump_resolved(scenario: Scenario) -> str:
-    """The scenario with every default filled in, as YAML."""
-    return yaml.safe_dump(json.loads(scenario.model_dump_json()), sort_keys=False)
+def dump_resolved(scenario: Scenario, samples: int | None = None, seed: int | None = None,
+                  backend: str | None = None) -> str:
+    """The scenario with every default filled in, as UTF-8 YAML (text as written, not escaped).
+
+    ``samples`` and ``seed`` given (a run's, which the command line may have set) replace the file's, so
+    the YAML is the scenario exactly as run and runs again the same; the backend is not a scenario field
+    and is named in the header comment.
+    """
+    resolved = json.loads(scenario.model_dump_json())
+    if samples is not None:
+        resolved["samples"] = samples
+    if seed is not None:
+        resolved["seed"] = seed
+    header = "# The scenario as run: every default filled in"
+    header += f"; samples and seed as run; backend {backend}\n" if backend else "\n"
+    return header + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True)

@@ -17,6 +17,7 @@ from typing import Callable, Mapping
 
 import matplotlib
 import pandas as pd
+import yaml
 
 from sim.errors import InputError
 from sim.outputs.planning_plots import PLOTS
@@ -51,7 +52,7 @@ def write_planning(out_dir: str | Path, kind: str, tables: Mapping[str, pd.DataF
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     existing = out_dir / "scenario.yaml"
-    if existing.is_file() and existing.read_text(encoding="utf-8") != scenario_yaml:
+    if existing.is_file() and not _same_scenario(existing.read_text(encoding="utf-8"), scenario_yaml):
         raise InputError(str(out_dir), "scenario.yaml", "the folder holds results of another scenario "
                          "(or of other settings); choose another --out folder")
     for name, frame in tables.items():
@@ -62,6 +63,16 @@ def write_planning(out_dir: str | Path, kind: str, tables: Mapping[str, pd.DataF
     if not existing.is_file():
         _replace(existing, scenario_yaml)
     return out_dir
+
+
+def _same_scenario(written_yaml: str, scenario_yaml: str) -> bool:
+    """Two resolved scenarios describe the same world: equal but for the samples and seed, which a run
+    folder's scenario.yaml records as run (the command line may have set them) and planning sets itself."""
+    def world(text: str) -> dict:
+        mapping = yaml.safe_load(text) or {}
+        return {k: v for k, v in mapping.items() if k not in ("samples", "seed")} if isinstance(mapping, dict) else {}
+
+    return world(written_yaml) == world(scenario_yaml)
 
 
 # ------------------------------------------------------------------------------------ reading

@@ -367,7 +367,7 @@ def render_html(run: Mapping[str, Any], pngs: Mapping[str, Path], extra: str = "
 <h2>Tables</h2><p>Top rows; every table is in full in the run folder as CSV
 (load with <code>sim.Results.read(DIR)</code> or pandas).</p>{tables}
 {extra}
-<h2>Scenario</h2><pre id="scenario">{html.escape(run["scenario_yaml"] or "(scenario.yaml missing)")}</pre>
+<h2>Scenario as run</h2><pre id="scenario">{html.escape(run["scenario_yaml"] or "(scenario.yaml missing)")}</pre>
 <h2>Run</h2>{html_table(_meta_rows(meta, summary))}
 </body></html>
 """

@@ -54,7 +54,7 @@ class Results:
             table.to_csv(partial / f"{name}.csv", index=False)
         (partial / "summary.json").write_text(json.dumps(_json_safe(self.summary), indent=2))
         (partial / "run.json").write_text(json.dumps(_json_safe(self.meta), indent=2))
-        (partial / "scenario.yaml").write_text(self.scenario_yaml)
+        (partial / "scenario.yaml").write_text(self.scenario_yaml, encoding="utf-8")
         for name, data in self.extra_files.items():
             (partial / name).write_bytes(data)
         if report:

@@ -252,4 +252,5 @@ def build_results(engine: Engine, state: RunState, backend: str, runtime_s: floa
             "started_at": started_at, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "interrupted": state.interrupted, "months_done": len(log.months), "versions": versions(),
             "scenario_source": engine.scenario.source, "wall_clock": time.strftime("%Y-%m-%d %H:%M:%S")}
-    return Results(tables, summary, meta, dump_resolved(engine.scenario), engine.scenario)
+    return Results(tables, summary, meta, dump_resolved(engine.scenario, engine.samples, engine.seed, backend),
+                   engine.scenario)
