@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.outputs.schema import conform
+from sim.outputs.schema import QUANTILE_NOTE, conform
 
 DATA = Path(__file__).resolve().parents[1] / "sim" / "data"
 CURVES = {"bear": 0.15, "base": 0.241, "bull": 0.35}  # yearly demand growth of the toy model
@@ -236,6 +236,21 @@ def _q(series: pd.Series) -> dict[str, float]:
     return {q: float(v) for q, v in series.items()}
 
 
+def _one_sample(markets: pd.DataFrame, regions: pd.DataFrame, curve: str, month: str) -> dict:
+    """A made-up sample's own figures at ``month`` that add up, from the P50 rows (as a real one does)."""
+    def p50_sum(frame: pd.DataFrame) -> pd.Series:
+        rows = frame[(frame.curve == curve) & (frame["quantile"] == "p50") & (frame.month == month)]
+        return rows.sum(numeric_only=True)
+
+    mk, rg = p50_sum(markets), p50_sum(regions)
+    load = float(mk.within_slo_mw + mk.late_mw)
+    return {"sample": 31, "month": month, "demand_mw": float(mk.within_slo_mw + mk.late_mw + mk.unmet_mw),
+            "within_slo_mw": float(mk.within_slo_mw), "late_mw": float(mk.late_mw),
+            "unmet_mw": float(mk.unmet_mw), "spilled_mw": float(mk.spilled_mw),
+            "capacity_mw": float(rg.capacity_mw), "load_mw": load,
+            "idle_mw": float(rg.capacity_mw) - load, "stranded_mw": float(rg.stranded_mw)}
+
+
 def _summary(tables: dict[str, pd.DataFrame], new: pd.DataFrame) -> dict:
     """summary.json consistent with the tables (as the engine's would be)."""
     end = MONTHS[-1]
@@ -243,6 +258,8 @@ def _summary(tables: dict[str, pd.DataFrame], new: pd.DataFrame) -> dict:
     slo = mk.groupby(["curve", "quantile"])[["within_slo_mw", "demand_mw"]].sum()
     slo = (slo.within_slo_mw / slo.demand_mw)
     at_end = mk[mk.month == end]
+    slo_end = at_end.groupby(["curve", "quantile"])[["within_slo_mw", "demand_mw"]].sum()
+    slo_end = slo_end.within_slo_mw / slo_end.demand_mw
     peak = lk.groupby(["curve", "quantile"]).utilisation.max()
     p50_links = lk[lk["quantile"] == "p50"].groupby(["curve", "link_id"]).utilisation.max()
     top = p50_links.sort_values(ascending=False).head(5)
@@ -258,6 +275,9 @@ def _summary(tables: dict[str, pd.DataFrame], new: pd.DataFrame) -> dict:
                                                    for row in nz[nz.site == r.region_id].itertuples()}}
                       for r in new.itertuples()},
         "served_within_slo_share": {c: _q(slo[c]) for c in CURVES},
+        "served_within_slo_share_last_month": {c: _q(slo_end[c]) for c in CURVES},
+        "decomposition_p50_sample": {c: _one_sample(mk, rg, c, end) for c in CURVES},
+        "quantile_note": QUANTILE_NOTE,
         "unmet_mw_p50": {c: float(at_end[(at_end.curve == c) & (at_end["quantile"] == "p50")].unmet_mw.sum())
                          for c in CURVES},
         "max_link_utilisation": {c: _q(peak[c]) for c in CURVES},

@@ -142,6 +142,31 @@ def test_idle_capacity_is_reported_when_no_demand_is_short(tmp_path):
     assert by(sat, site="rb")["idle_mw_mean_p50"].item() == pytest.approx(30.0)
 
 
+def test_one_samples_figures_add_up_and_the_last_month_share(tmp_path):
+    """The summary's decomposition is one sample's own figures (the sample with the median demand in the
+    last month): demand = within + late + unmet and capacity = load + idle, which per-column P50s are
+    not. The last month's on-time share is that month's, beside the horizon's."""
+    raw = two_region_scenario(tmp_path, failures={"enabled": True, "region_outages_per_year": 3.0})
+    raw["demand"]["sigma_per_year"] = 0.3
+    scenario = sim.scenario_from_dict(raw)
+    results = sim.run(scenario, samples=9, seed=4, backend="numpy", progress=False, report=False)
+    engine = Engine(scenario, 9, 4, np, False)
+    last = len(engine.months) - 1
+    demand = engine.paths.market_at(last).astype(float).sum(axis=2)[0]  # [S], base curve
+    one = results.summary["decomposition_p50_sample"]["base"]
+    assert one["month"] == engine.months[last] and one["demand_mw"] == pytest.approx(demand[one["sample"]])
+    assert one["demand_mw"] == pytest.approx(np.quantile(demand, 0.5, method="inverted_cdf"))
+    assert one["demand_mw"] == pytest.approx(one["within_slo_mw"] + one["late_mw"] + one["unmet_mw"], rel=1e-9)
+    assert one["capacity_mw"] == pytest.approx(one["load_mw"] + one["idle_mw"], rel=1e-9)
+    assert one["load_mw"] == pytest.approx(one["within_slo_mw"] + one["late_mw"], rel=1e-9)
+    markets = by(results.tables["markets"], curve="base", month=engine.months[last])
+    share = results.summary["served_within_slo_share_last_month"]["base"]
+    assert share["p10"] <= share["p50"] <= share["p90"] <= 1.0
+    p50 = by(markets, quantile="p50")  # one market: the P50 share of the month is the table's
+    assert share["p50"] == pytest.approx(p50["within_slo_share"].item(), rel=1e-9)
+    assert "do not add up" in results.summary["quantile_note"]
+
+
 def test_conservation_and_link_loads(tmp_path):
     results = sim.run(two_region_scenario(tmp_path), samples=4, seed=2, backend="numpy", progress=False)
     m = by(results.tables["markets"], quantile="p50")

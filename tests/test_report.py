@@ -107,6 +107,10 @@ def test_headline_answers_the_five_questions_with_figures_from_the_summary(run_d
     _check_figures(figures, summary)
     keys = {k for k, _, _ in figures}
     assert {f"served_within_slo_share.{c}.p50" for c in ("bear", "base", "bull")} <= keys
+    # the last month's on-time share beside the horizon average, in the same sentence
+    assert {f"served_within_slo_share_last_month.{c}.p50" for c in ("bear", "base", "bull")} <= keys
+    assert "in 2030-12 alone" in answers["latency"]
+    assert "idle_mw_mean_p50.base" in keys
     assert {f"unmet_mw_p50.{c}" for c in ("bear", "base", "bull")} <= keys
     assert {f"new_zones.{r}.saturation.base.p50" for r in summary["new_zones"]} <= keys
     assert "n_minus_1_worst.0.unmet_mw" in keys and "max_link_utilisation.base.p50" in keys
@@ -126,6 +130,14 @@ def test_html_table_formats_units_and_escapes():
 
 
 # -------------------------------------------------------------------------------------- report
+def test_report_says_quantiles_do_not_add_up_and_shows_figures_that_do(report, run_dir):
+    page = report.read_text(encoding="utf-8")
+    note = page[page.index('<p id="quantile-note">'):]
+    assert "do not add up" in note[:note.index("</p>")]
+    assert "One sample's own figures at 2030-12" in html.unescape(page)
+    assert "Most idle regions" in page and "Every region and new site that runs above its ceiling" in page
+
+
 def test_report_is_self_contained_with_every_figure_embedded(report, run_dir):
     page = report.read_text(encoding="utf-8")
     sources = re.findall(r'<img [^>]*src="([^"]+)"', page)

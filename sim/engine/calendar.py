@@ -457,8 +457,12 @@ class RunState:
         self.site_idle_mw_days += idle[..., self.site_region] * (days * site_open)
         self.site_days += days * site_open
         self.peak_link_util = np.maximum(self.peak_link_util, link_util.max(axis=2, initial=0.0))
-        self.last_month = {"unmet": mon["unmet_mw"].sum(axis=2), "stranded": stranded.sum(axis=2),
-                           "spilled": mon["spilled_mw"].sum(axis=2), "idle": idle.sum(axis=2)}
+        # per sample, the last recorded month's totals ([C, S]): each sample's own figures add up
+        self.last_month = {"demand": demand.sum(axis=2), "within": mon["within_mw"].sum(axis=2),
+                           "late": mon["late_mw"].sum(axis=2), "unmet": mon["unmet_mw"].sum(axis=2),
+                           "spilled": mon["spilled_mw"].sum(axis=2), "load": mon["region_load_mw"].sum(axis=2),
+                           "capacity": np.broadcast_to(capacity.sum(axis=2), demand.shape[:2]),
+                           "idle": idle.sum(axis=2), "stranded": stranded.sum(axis=2)}
         share = np.where(demand > 0, mon["within_mw"] / np.where(demand > 0, demand, 1), 1.0)
         self.log.add(eng.months[t], {
             "demand_total": demand.sum(axis=2)[..., None], "capacity_total": np.broadcast_to(

@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from sim.errors import InputError
-from sim.outputs.schema import RUN_TABLES, TABLES, TEXT_COLUMNS
+from sim.outputs.schema import QUANTILE_NOTE, RUN_TABLES, TABLES, TEXT_COLUMNS
 
 NOT_WITHIN = "not within horizon"
 
@@ -127,8 +127,14 @@ def _slo_sentence(summary: Mapping) -> str:
         return "Latency: the run reports no latency results."
     parts = [f"{c} {_sfig(summary, f'served_within_slo_share.{c}.p50', fmt_share)}"
              for c in _curves(share) if "p50" in share[c]]
-    return ("Latency: share of demand served within its RTT target over the whole horizon (P50): "
-            + ", ".join(parts) + ".")
+    text = "Latency: share of demand served within its RTT target over the whole horizon (P50): " + ", ".join(parts)
+    last = summary.get("served_within_slo_share_last_month") or {}
+    end = html.escape(str((summary.get("horizon") or {}).get("end", "the last month")))
+    parts = [f"{c} {_sfig(summary, f'served_within_slo_share_last_month.{c}.p50', fmt_share)}"
+             for c in _curves(last) if "p50" in last[c]]
+    if parts:
+        text += f"; in {end} alone: " + ", ".join(parts)
+    return text + "."
 
 
 def _sfig(summary: Mapping, key: str, fmt=str) -> str:
@@ -236,8 +242,10 @@ def _main_curve(frame: pd.DataFrame) -> str:
     return "base" if "base" in curves else sorted(curves)[0]
 
 
-def report_tables(tables: Mapping[str, pd.DataFrame], top: int = 10) -> list[tuple[str, pd.DataFrame]]:
-    """(caption, top rows) for the report: new sites, busiest regions and links, worst-served markets,
+def report_tables(tables: Mapping[str, pd.DataFrame], top: int = 10,
+                  summary: Mapping | None = None) -> list[tuple[str, pd.DataFrame]]:
+    """(caption, top rows) for the report: new sites, every region that saturates, the most idle regions,
+    busiest regions and links, worst-served markets, one sample's figures that add up (from ``summary``),
     worst single failures. Tables missing from the run are skipped."""
     out = []
     if len(tables.get("new_zones", ())):
@@ -279,6 +287,11 @@ def report_tables(tables: Mapping[str, pd.DataFrame], top: int = 10) -> list[tup
         out.append((f"Worst-served markets at {mk.month.max()} ({_main_curve(mk)} curve, P50)",
                     worst[["market_id", "demand_mw", "within_slo_mw", "late_mw", "unmet_mw", "rtt_ms",
                            "within_slo_share"]]))
+    if len(tables.get("markets", ())) and summary and summary.get("decomposition_p50_sample"):
+        one = pd.DataFrame([{"curve": c, **v} for c, v in summary["decomposition_p50_sample"].items()])
+        out.append((f"One sample's own figures at {one.month.iloc[0]} (per curve, the sample with the median "
+                    "demand): demand = within + late + unmet, capacity = load + idle",
+                    one.drop(columns=["month"])))
     if len(tables.get("n_minus_1", ())):
         n1 = tables["n_minus_1"]
         worst = n1.sort_values(["unmet_mw", "slo_share_lost"], ascending=False).head(top)
@@ -353,7 +366,8 @@ def render_html(run: Mapping[str, Any], pngs: Mapping[str, Path], extra: str = "
     notes_html = ("<h3>Notes from the run</h3><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in notes)
                   + "</ul>") if notes else ""
     figures = "".join(_image(path, key) for key, path in pngs.items())
-    tables = "".join(html_table(frame, caption) for caption, frame in report_tables(run["tables"]))
+    tables = "".join(html_table(frame, caption) for caption, frame in report_tables(run["tables"], summary=summary))
+    note = html.escape(str(summary.get("quantile_note") or QUANTILE_NOTE))
     sub = (f"Horizon {html.escape(str(horizon.get('start', '?')))} to {html.escape(str(horizon.get('end', '?')))}"
            f" · {html.escape(str(meta.get('samples', summary.get('samples', '?'))))} samples"
            f" · seed {html.escape(str(meta.get('seed', summary.get('seed', '?'))))}"
@@ -365,7 +379,7 @@ def render_html(run: Mapping[str, Any], pngs: Mapping[str, Path], extra: str = "
 <h2>The answers</h2><ol id="headline">{items}</ol>{notes_html}
 <h2>Figures</h2>{figures}
 <h2>Tables</h2><p>Top rows; every table is in full in the run folder as CSV
-(load with <code>sim.Results.read(DIR)</code> or pandas).</p>{tables}
+(load with <code>sim.Results.read(DIR)</code> or pandas).</p><p id="quantile-note">{note}</p>{tables}
 {extra}
 <h2>Scenario as run</h2><pre id="scenario">{html.escape(run["scenario_yaml"] or "(scenario.yaml missing)")}</pre>
 <h2>Run</h2>{html_table(_meta_rows(meta, summary))}

@@ -4,6 +4,9 @@ Every CSV of a run folder (docs/ARCHITECTURE.md, "Run folder") is listed here wi
 The tables are built to this schema (:mod:`sim.outputs.tables`), read and checked against it
 (:mod:`sim.outputs.report`), and the synthetic run folder of the tests is written from it, so a column
 added here is added everywhere: append it to its table's tuple, then fill it where the table is built.
+
+Quantile tables (a ``quantile`` column) hold each column's own percentile over the samples, so their
+columns do not add up (:data:`QUANTILE_NOTE`, shown in the report and summary.json).
 """
 from __future__ import annotations
 
@@ -30,6 +33,11 @@ RUN_TABLES: dict[str, tuple[str, ...]] = {
                   "max_link_utilisation", "most_loaded_link"),
 }
 TABLES: tuple[str, ...] = tuple(RUN_TABLES)
+
+QUANTILE_NOTE = ("Rows with a quantile (p10 / p50 / p90) hold each column's own percentile over the samples: "
+                 "percentiles of parts do not add up to the percentile of their sum (P50 within + P50 late + "
+                 "P50 unmet is not P50 demand). Figures that add up are one sample's own: summary.json "
+                 "decomposition_p50_sample.")
 
 # Columns read back as text (identifiers, months, labels), never as numbers or NaN.
 TEXT_COLUMNS = frozenset({"month", "curve", "quantile", "region_id", "site", "link_id", "market_id",

@@ -18,7 +18,7 @@ from sim.model.demand import industry_spend_usd_by_year
 from sim.model.network import links_table
 from sim.model.scenario import dump_resolved
 from sim.outputs.results import Results
-from sim.outputs.schema import RUN_TABLES, conform, empty
+from sim.outputs.schema import QUANTILE_NOTE, RUN_TABLES, conform, empty
 
 NOT_WITHIN = "not within horizon"
 
@@ -151,6 +151,9 @@ def build_summary(engine: Engine, state: RunState, links: pd.DataFrame, n1: pd.D
         "industry_spend_usd_by_year": industry_spend_usd_by_year(engine.scenario.demand),
         **saturation,
         "served_within_slo_share": {c: _quantiles(share[i]) for i, c in enumerate(curves)},
+        "served_within_slo_share_last_month": _last_month_share(last, curves),
+        "decomposition_p50_sample": _decomposition(last, curves, state.log.months[-1] if state.log.months else ""),
+        "quantile_note": QUANTILE_NOTE,
         "unmet_mw_p50": {c: float(np.median(last["unmet"][i])) if last else 0.0 for i, c in enumerate(curves)},
         "stranded_mw_p50": {c: float(np.median(last["stranded"][i])) if last else 0.0 for i, c in enumerate(curves)},
         "spilled_mw_p50": {c: float(np.median(last["spilled"][i])) if last else 0.0 for i, c in enumerate(curves)},
@@ -166,6 +169,34 @@ def build_summary(engine: Engine, state: RunState, links: pd.DataFrame, n1: pd.D
     }
     summary["headline"] = headline(summary, curves)
     return summary
+
+
+def _last_month_share(last: dict, curves: list[str]) -> dict:
+    """P10/P50/P90 over samples of the share of the last month's demand served within the SLO."""
+    if not last:
+        return {}
+    demand = last["demand"]
+    share = np.where(demand > 0, last["within"] / np.where(demand > 0, demand, 1.0), 1.0)
+    return {c: _quantiles(share[i]) for i, c in enumerate(curves)}
+
+
+DECOMPOSITION = ("demand_mw", "within_slo_mw", "late_mw", "unmet_mw", "spilled_mw", "capacity_mw", "load_mw",
+                 "idle_mw", "stranded_mw")
+
+
+def _decomposition(last: dict, curves: list[str], month: str) -> dict:
+    """Per curve, one sample's own figures in the last month: the sample whose total demand is the median
+    (the lower middle one for an even count). Unlike per-figure quantiles they add up:
+    demand = within + late + unmet, and capacity = load + idle (load = within + late)."""
+    if not last:
+        return {}
+    out = {}
+    for i, curve in enumerate(curves):
+        order = np.argsort(last["demand"][i], kind="stable")
+        s = int(order[(len(order) - 1) // 2])
+        figures = {name: float(last[name.removesuffix("_mw").removesuffix("_slo")][i, s]) for name in DECOMPOSITION}
+        out[curve] = {"sample": s, "month": month, **figures}
+    return out
 
 
 def _congested(links: pd.DataFrame, top: int = 5) -> list[dict]:
@@ -199,15 +230,26 @@ def headline(summary: dict, curves: list[str]) -> list[str]:
                      "earliest " + ", ".join(f"{x['region_id']} {x['saturation_p50']} ({x['months_above_p50']} "
                                              "months above)" for x in existing[:5]) + ".")
     slo = summary["served_within_slo_share"][curve]
-    lines.append(f"Latency: {100 * slo['p50']:.1f} % of demand served within {summary['slo_rtt_ms']:.0f} ms "
-                 f"(P10-P90 {100 * slo['p10']:.1f}-{100 * slo['p90']:.1f} %).")
+    text = (f"Latency: {100 * slo['p50']:.1f} % of demand served within {summary['slo_rtt_ms']:.0f} ms over the "
+            f"horizon (P10-P90 {100 * slo['p10']:.1f}-{100 * slo['p90']:.1f} %)")
+    last = summary.get("served_within_slo_share_last_month", {}).get(curve)
+    if last:
+        text += (f"; in {summary['horizon']['end']} alone {100 * last['p50']:.1f} % "
+                 f"(P10-P90 {100 * last['p10']:.1f}-{100 * last['p90']:.1f} %)")
+    lines.append(text + ".")
     links = [x for x in summary["most_congested_links"] if x["curve"] == curve][:3]
     mlu = summary["max_link_utilisation"][curve]
     lines.append(f"Links: peak utilisation P50 {100 * mlu['p50']:.0f} %; most congested "
                  + ", ".join(f"{x['link_id']} ({100 * x['utilisation_p50']:.0f} %)" for x in links) + ".")
-    lines.append(f"Shortfall at the horizon end (P50): {summary['unmet_mw_p50'][curve]:.0f} MW unmet, "
-                 f"{summary['spilled_mw_p50'][curve]:.0f} MW spilled to farther regions, "
-                 f"{summary['stranded_mw_p50'][curve]:.0f} MW stranded.")
+    lines.append(f"Shortfall at the horizon end (P50): {summary['unmet_mw_p50'][curve]:,.0f} MW unmet, "
+                 f"{summary['spilled_mw_p50'][curve]:,.0f} MW spilled to farther regions, "
+                 f"{summary['stranded_mw_p50'][curve]:,.0f} MW stranded.")
+    one = summary.get("decomposition_p50_sample", {}).get(curve)
+    if one:
+        lines.append(f"One sample's own figures at {one['month']} (the median-demand sample; they add up, P50s "
+                     f"of parts do not): demand {one['demand_mw']:,.0f} MW = {one['within_slo_mw']:,.0f} within "
+                     f"the SLO + {one['late_mw']:,.0f} late + {one['unmet_mw']:,.0f} unmet; capacity "
+                     f"{one['capacity_mw']:,.0f} MW = {one['load_mw']:,.0f} load + {one['idle_mw']:,.0f} idle.")
     idle = summary.get("most_idle_regions", {}).get(curve, [])
     lines.append(f"Idle capacity ({curve}, P50): {summary['idle_mw_mean_p50'][curve]:,.0f} MW on average over the "
                  f"horizon, {summary['idle_mw_p50'][curve]:,.0f} MW at its end"
