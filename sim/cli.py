@@ -95,6 +95,17 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    """`infrasim compare`: what moved between two finished run folders."""
+    from sim.outputs.compare import compare_runs, write_comparison
+
+    comparison = compare_runs(Path(args.base_dir), Path(args.variant_dir), curve=args.curve)
+    out_dir = write_comparison(comparison, Path(args.out))
+    print("\n".join(comparison.lines))
+    print(f"wrote {out_dir}/ (delta tables, compare.png, compare.html)")
+    return 0
+
+
 def cmd_selfcheck(args) -> int:
     from sim.validation.selfcheck import main as selfcheck_main
 
@@ -201,6 +212,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="rebuild plots and report.html from a finished run folder")
     p.add_argument("run_dir")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="what changes between two finished runs: delta tables, a plot, a summary")
+    p.add_argument("base_dir", help="run folder of the base scenario")
+    p.add_argument("variant_dir", help="run folder of the variant")
+    p.add_argument("--out", default="compare-out", help="output folder (default: compare-out)")
+    p.add_argument("--curve", help="demand curve the summary lines describe (default: base)")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("selfcheck", help="validate the model against theory and measurement")
     p.add_argument("--out", help="folder for the plots; the page is written beside it as DIR.md")

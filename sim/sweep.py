@@ -18,8 +18,12 @@ and says so. The worker that runs a variant sends its files back to the client, 
 a remote cluster does not need a file system shared with the client.
 
 ``OUT/sweep.csv`` has one row per variant (hash, varied values, status ``ok`` / ``failed`` /
-``skipped-as-done`` / ``not-run``, error, headline figures of the base curve) and ``OUT/tornado.png``
-ranks the varied keys by how far they move the new zones' saturation (see :mod:`sim.outputs.tornado`).
+``skipped-as-done`` / ``not-run``, error, headline figures of the base curve, what moved against the
+base variant) and ``OUT/tornado.png`` ranks the varied keys by how far they move the new zones'
+saturation (see :mod:`sim.outputs.tornado`). The base variant is the first one, every key at its first
+value; each other finished variant is compared with it (:mod:`sim.outputs.compare`) into
+``OUT/compare/<hash>/`` (delta tables and compare.txt; ``infrasim compare`` on the two variant folders
+draws the figure and page).
 """
 from __future__ import annotations
 
@@ -442,8 +446,36 @@ def run_sweep(scenario_path: Path, vary: list[str], mode: str = "grid", schedule
             _execute(todo, variants_dir, scheduler, workers, samples, seed, backend, max_memory_gb, runner, client,
                      progress, scenario_path)
     finally:
+        _compare_with_base(variants, variants_dir, out_dir)
         table = _write_outputs(variants, varies, out_dir, mode)
     return table
+
+
+def _label(variant: Variant) -> str:
+    return ", ".join(f"{k}={v}" for k, v in variant.values.items())
+
+
+def _compare_with_base(variants: list[Variant], variants_dir: Path, out_dir: Path) -> None:
+    """Each finished variant against the base variant (the first: every key at its first value), written to
+    ``OUT/compare/<hash>/``; the row gets how many sites moved and the first thing that moved."""
+    from sim.outputs.compare import compare_runs, write_comparison
+
+    finished = (STATUS_OK, STATUS_SKIPPED)
+    base = variants[0]
+    if base.row.get("status") not in finished:
+        return
+    for variant in variants[1:]:
+        if variant.row.get("status") not in finished or variant.hash == base.hash:
+            continue
+        try:
+            comparison = compare_runs(variants_dir / base.hash[:HASH_CHARS], variants_dir / variant.hash[:HASH_CHARS],
+                                      names=(_label(base), _label(variant)))
+        except InputError as err:  # a folder without the tables a comparison needs
+            variant.row["vs_base"] = f"not compared: {err}"
+            continue
+        write_comparison(comparison, out_dir / "compare" / variant.hash[:HASH_CHARS], plot=False)
+        variant.row["sites_moved_vs_base"] = comparison.sites_moved
+        variant.row["vs_base"] = comparison.lines[2].removeprefix("- ")
 
 
 def _settle_known(variants: list[Variant], variants_dir: Path) -> dict[str, list[Variant]]:
@@ -563,7 +595,8 @@ def sweep_cli(args, runner: Callable | None = None, client=None) -> int:
                       seed=args.seed, backend=args.backend, max_memory_gb=args.max_memory, runner=runner,
                       client=client)
     keys = [parse_vary(spec)[0] for spec in args.vary]
-    shown = ["variant", *keys, "status", SAT_MEAN, "served_within_slo_share_p50", "unmet_mw_p50", "error"]
+    shown = ["variant", *keys, "status", SAT_MEAN, "served_within_slo_share_p50", "unmet_mw_p50",
+             "sites_moved_vs_base", "error"]
     view = table[[c for c in shown if c in table.columns]].rename(columns={SAT_MEAN: "new_zone_sat_p50_months"})
     print(tabulate(view, headers="keys", showindex=False, floatfmt=".3g", maxcolwidths=60))
     counts = table["status"].value_counts().to_dict()
@@ -571,5 +604,6 @@ def sweep_cli(args, runner: Callable | None = None, client=None) -> int:
     if counts.get(STATUS_SKIPPED):
         print(f"{counts[STATUS_SKIPPED]} variant(s) were already finished in {out_dir / 'variants'} and were skipped")
     print(f"table: {out_dir / 'sweep.csv'}; variants: {out_dir / 'variants'}"
-          + (f"; tornado: {out_dir / 'tornado.png'}" if (out_dir / "tornado.png").exists() else ""))
+          + (f"; tornado: {out_dir / 'tornado.png'}" if (out_dir / "tornado.png").exists() else "")
+          + (f"; against the base variant: {out_dir / 'compare'}" if (out_dir / "compare").exists() else ""))
     return 1 if counts.get(STATUS_FAILED) else 0

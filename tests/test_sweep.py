@@ -327,3 +327,12 @@ def test_real_engine_sweep_end_to_end(tmp_path, client):
         assert (folder / "regions.csv").is_file() and (folder / "new_zones.csv").is_file()
     assert table["served_within_slo_share_p50"].between(0, 1).all()
     assert math.isfinite(table[SAT_MEAN].iloc[0])
+    # the second variant against the base one (first values): delta tables and what moved
+    compared = out / "compare" / table.variant.iloc[1]
+    assert (compared / "saturation_delta.csv").is_file() and (compared / "compare.txt").is_file()
+    assert not (out / "compare" / table.variant.iloc[0]).exists()
+    lines = (compared / "compare.txt").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("demand.cost_per_mw_usd=60000000.0 (20 samples, seed 3) against "
+                               "demand.cost_per_mw_usd=35000000.0 (20 samples, seed 3)")
+    assert table.vs_base.iloc[1] == lines[2].removeprefix("- ")
+    assert table.sites_moved_vs_base.iloc[1] >= 0 and pd.isna(table.sites_moved_vs_base.iloc[0])

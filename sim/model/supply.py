@@ -10,8 +10,9 @@ The build plan: ``capex_cny`` is spent evenly month by month over ``capex_years`
 month's purchase is delivered ``lead_time_months`` later (deliveries due before the horizon count from its
 first month). After the pledge's years, ``post_pledge: continue`` (the default) keeps spending at the
 pledge's yearly rate times ``(1 + post_pledge_growth_per_year) ** k`` in the k-th year after it (the
-operator has said it will spend beyond the pledge); ``stop`` ends building with the pledge. When ``capex_funds_new_sites`` the MW of the new regions and expansions opening in the
-horizon are paid from the same pledge: the capex-built MW allocated to regions is the running maximum
+operator has said it will spend beyond the pledge); ``stop`` ends building with the pledge.
+When ``capex_funds_new_sites`` the MW of the new regions and expansions opening in the horizon are
+paid from the same capex: the capex-built MW allocated to regions is the running maximum
 of (cumulative capex MW - cumulative new-site MW, floored at 0), so nothing is counted twice and nothing
 is ever taken away.
 
