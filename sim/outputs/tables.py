@@ -180,8 +180,10 @@ def _last_month_share(last: dict, curves: list[str]) -> dict:
     return {c: _quantiles(share[i]) for i, c in enumerate(curves)}
 
 
-DECOMPOSITION = ("demand_mw", "within_slo_mw", "late_mw", "unmet_mw", "spilled_mw", "capacity_mw", "load_mw",
-                 "idle_mw", "stranded_mw")
+# summary key -> the engine's per-sample last-month total it reports (RunState.last_month)
+DECOMPOSITION = {"demand_mw": "demand", "within_slo_mw": "within", "late_mw": "late", "unmet_mw": "unmet",
+                 "spilled_mw": "spilled", "capacity_mw": "capacity", "load_mw": "load", "idle_mw": "idle",
+                 "stranded_mw": "stranded"}
 
 
 def _decomposition(last: dict, curves: list[str], month: str) -> dict:
@@ -194,7 +196,7 @@ def _decomposition(last: dict, curves: list[str], month: str) -> dict:
     for i, curve in enumerate(curves):
         order = np.argsort(last["demand"][i], kind="stable")
         s = int(order[(len(order) - 1) // 2])
-        figures = {name: float(last[name.removesuffix("_mw").removesuffix("_slo")][i, s]) for name in DECOMPOSITION}
+        figures = {name: float(last[total][i, s]) for name, total in DECOMPOSITION.items()}
         out[curve] = {"sample": s, "month": month, **figures}
     return out
 
