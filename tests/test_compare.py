@@ -87,7 +87,7 @@ def test_a_run_against_itself_moves_nothing(pair):
     assert comparison.lines[1:3] == ["What moved:", "- nothing at the precision the report prints."]
     assert not comparison.tables["saturation_delta"].moved.any()
     assert (comparison.tables["headline_delta"].delta.fillna(0) == 0).all()
-    assert (comparison.tables["links_delta"].delta == 0).all()
+    assert (comparison.tables["links_delta"].utilisation_delta == 0).all()
 
 
 def test_cli_writes_the_tables_plot_and_page(pair, tmp_path, capsys):

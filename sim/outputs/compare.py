@@ -143,24 +143,23 @@ def _site_above(above: dict, region_id: str, curve: str, opens) -> str:
     return month_ranges(months)
 
 
-def saturation_delta(base: Run, variant: Run, regions: pd.DataFrame) -> pd.DataFrame:
-    """Every site and curve of either run: saturation months, months above the ceiling, and what moved."""
+def _merged_sites(base: Run, variant: Run) -> pd.DataFrame:
+    """saturation.csv of both runs on (site, curve), one copy of the descriptive columns (the variant's
+    where present) and both runs' opening months."""
     keys = ["site", "curve"]
     info = ["region_id", "city", "kind", "status", "opens"]
     values = ["saturation_p10", "saturation_p50", "saturation_p90", "months_above_p50", "share_saturated"]
-    a = base.tables["saturation"][keys + info + values]
-    b = variant.tables["saturation"][keys + info + values]
-    both = a.merge(b, on=keys, how="outer", suffixes=("_base", "_variant"))
-    for column in info:  # one copy of the descriptive columns, the variant's where present
+    both = base.tables["saturation"][keys + info + values].merge(
+        variant.tables["saturation"][keys + info + values], on=keys, how="outer", suffixes=("_base", "_variant"))
+    for column in info[:-1]:
         both[column] = both[f"{column}_variant"].fillna(both[f"{column}_base"])
-        if column == "opens":
-            continue
         both = both.drop(columns=[f"{column}_base", f"{column}_variant"])
-    end = max(_horizon_end(base), _horizon_end(variant))
-    shift = [(_months_index(v, end) - _months_index(u, end)) if isinstance(u, str) and isinstance(v, str)
-             else np.nan for u, v in zip(both.saturation_p50_base, both.saturation_p50_variant)]
-    both["saturation_p50_shift_months"] = shift
-    both["months_above_p50_delta"] = both.months_above_p50_variant - both.months_above_p50_base
+    return both
+
+
+def _add_paths(both: pd.DataFrame, base: Run, variant: Run, regions: pd.DataFrame) -> None:
+    """Each run's months above the ceiling on the P50 utilisation path (from the site's opening) and the
+    path's peak, per site and curve."""
     parent = both.region_id.astype(str)
     for side, run in (("base", base), ("variant", variant)):
         above = _above(regions, side, run.ceiling)
@@ -168,12 +167,25 @@ def saturation_delta(base: Run, variant: Run, regions: pd.DataFrame) -> pd.DataF
                                                   zip(parent, both.curve, both[f"opens_{side}"])]
         peak = regions.groupby(["region_id", "curve"])[f"utilisation_{side}"].max()
         both[f"peak_utilisation_p50_{side}"] = [peak.get((r, c), np.nan) for r, c in zip(parent, both.curve)]
+
+
+def saturation_delta(base: Run, variant: Run, regions: pd.DataFrame) -> pd.DataFrame:
+    """Every site and curve of either run: saturation months, months above the ceiling, and whether the
+    site moved (saturation month, months above the ceiling, P50 months above it or opening changed; a site
+    in one run only moved). Moved sites first, largest change first."""
+    both = _merged_sites(base, variant)
+    end = max(_horizon_end(base), _horizon_end(variant))
+    both["saturation_p50_shift_months"] = [
+        (_months_index(v, end) - _months_index(u, end)) if isinstance(u, str) and isinstance(v, str) else np.nan
+        for u, v in zip(both.saturation_p50_base, both.saturation_p50_variant)]
+    both["months_above_p50_delta"] = both.months_above_p50_variant - both.months_above_p50_base
+    _add_paths(both, base, variant, regions)
     both["moved"] = ((both.saturation_p50_shift_months.fillna(1) != 0) | (both.months_above_p50_delta.fillna(1) != 0)
                      | (both.above_ceiling_p50_path_base != both.above_ceiling_p50_path_variant)
                      | (both.opens_base.fillna("") != both.opens_variant.fillna("")))
-    both["_size"] = both.months_above_p50_delta.abs().fillna(99) + both.saturation_p50_shift_months.abs().fillna(99)
-    order = both.sort_values(["moved", "_size", "site"], ascending=[False, False, True])
-    return order.drop(columns="_size").reset_index(drop=True)[_SATURATION_COLUMNS]
+    size = both.months_above_p50_delta.abs().fillna(99) + both.saturation_p50_shift_months.abs().fillna(99)
+    order = both.assign(_size=size).sort_values(["moved", "_size", "site"], ascending=[False, False, True])
+    return order.reset_index(drop=True)[_SATURATION_COLUMNS]
 
 
 _SATURATION_COLUMNS = ["site", "region_id", "city", "kind", "status", "curve", "opens_base", "opens_variant",
@@ -206,8 +218,8 @@ def links_delta(base: Run, variant: Run) -> pd.DataFrame:
     both = both.rename(columns={"utilisation_base": "peak_utilisation_p50_base",
                                 "utilisation_variant": "peak_utilisation_p50_variant",
                                 "month_base": "peak_month_base", "month_variant": "peak_month_variant"})
-    both["delta"] = both.peak_utilisation_p50_variant - both.peak_utilisation_p50_base
-    return both.reindex(both.delta.abs().sort_values(ascending=False).index).reset_index(drop=True)
+    both["utilisation_delta"] = both.peak_utilisation_p50_variant - both.peak_utilisation_p50_base
+    return both.reindex(both.utilisation_delta.abs().sort_values(ascending=False).index).reset_index(drop=True)
 
 
 def _market_means(run: Run) -> pd.DataFrame:
@@ -358,7 +370,7 @@ def _detail_lines(comparison: Comparison, top: int = 3) -> list[str]:
     """The links, markets and single failures that moved most (at the printed precision)."""
     curve, lines = comparison.curve, []
     links = comparison.tables["links_delta"]
-    links = links[(links.curve == curve) & (links.delta.abs() >= UTIL_STEP)].head(top)
+    links = links[(links.curve == curve) & (links.utilisation_delta.abs() >= UTIL_STEP)].head(top)
     if len(links):
         lines.append("- links, peak P50 utilisation: " + ", ".join(
             f"{r.link_id} {100 * r.peak_utilisation_p50_base:.0f} % -> {100 * r.peak_utilisation_p50_variant:.0f} %"
@@ -502,6 +514,11 @@ def write_comparison(comparison: Comparison, out_dir: str | Path, plot: bool = T
     return out_dir
 
 
+SITE_VIEW = ["site", "city", "status", "opens_base", "opens_variant", "saturation_p50_base", "saturation_p50_variant",
+             "months_above_p50_base", "months_above_p50_variant", "above_ceiling_p50_path_base",
+             "above_ceiling_p50_path_variant"]
+
+
 def render_html(comparison: Comparison, png: bytes) -> str:
     """A self-contained page: the lines, the figure (embedded) and the top rows of each delta table."""
     title = f"infrasim compare: {comparison.variant.name} against {comparison.base.name}"
@@ -509,9 +526,12 @@ def render_html(comparison: Comparison, png: bytes) -> str:
                     f"</ul><h3>{html.escape(line)}</h3><ul>" for line in comparison.lines[1:])
     sat = comparison.tables["saturation_delta"]
     curve = comparison.curve
-    shown = [("Sites: saturation and months above the ceiling (moved first)",
-              sat[sat.curve == curve].drop(columns=["moved"]).head(15)),
-             ("Headline figures", comparison.tables["headline_delta"].query("curve == @curve")),
+    figures = comparison.tables["headline_delta"].query("curve == @curve")
+    shown = [("Sites: saturation month (P50), months above the ceiling (P50 over samples) and the months the "
+              "P50 utilisation is above it; moved first",
+              sat[sat.curve == curve][SITE_VIEW].head(15)),
+             ("Headline figures", pd.DataFrame({"figure": [_figure_line(r) for r in figures.itertuples()],
+                                                "moved": figures.moved.map({True: "yes", False: "no"})})),
              ("Links: peak P50 utilisation (largest change first)",
               comparison.tables["links_delta"].query("curve == @curve").head(10)),
              ("Markets: horizon means of monthly P50 figures (largest change in on-time share first)",
