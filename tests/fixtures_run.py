@@ -198,21 +198,18 @@ def _new_zone_rows(new) -> pd.DataFrame:
 def _saturation_rows(regions: pd.DataFrame, region_rows: pd.DataFrame, new_rows: pd.DataFrame) -> pd.DataFrame:
     """Existing regions from their utilisation quantile paths (the P90 path saturates first, so it gives
     the P10 month), then the new sites' rows."""
+    paths = {key: part for key, part in region_rows.groupby(["region_id", "curve", "quantile"])}
     rows = []
     for r in regions[regions.status == "existing"].itertuples():
         for curve in CURVES:
             row = {"region_id": r.region_id, "site": r.region_id, "city": r.city, "country": r.country,
                    "kind": "region", "status": "existing", "opens": "", "curve": curve}
             for q, path in (("p10", "p90"), ("p50", "p50"), ("p90", "p10")):
-                util = region_rows[(region_rows.region_id == r.region_id) & (region_rows.curve == curve)
-                                   & (region_rows["quantile"] == path)].utilisation.to_numpy()
-                over = np.flatnonzero(util > 0.85)
+                over = np.flatnonzero(paths[(r.region_id, curve, path)].utilisation.to_numpy() > 0.85)
                 row[f"saturation_{q}"] = MONTHS[over[0]] if over.size else HORIZON
                 row[f"months_above_{path}"] = int(over.size)
             row["share_saturated"] = {True: 0.95, False: 0.05}[row["saturation_p50"] != HORIZON]
-            row["idle_mw_mean_p50"] = float(region_rows[(region_rows.region_id == r.region_id)
-                                                         & (region_rows.curve == curve)
-                                                         & (region_rows["quantile"] == "p50")].idle_mw.mean())
+            row["idle_mw_mean_p50"] = float(paths[(r.region_id, curve, "p50")].idle_mw.mean())
             rows.append(row)
     return pd.concat([pd.DataFrame(rows), new_rows], ignore_index=True)
 
