@@ -464,6 +464,7 @@ def _compare_with_base(variants: list[Variant], variants_dir: Path, out_dir: Pat
     base = variants[0]
     if base.row.get("status") not in finished:
         return
+    base.row.update(sites_moved_vs_base=0, vs_base="(the base variant)")
     for variant in variants[1:]:
         if variant.row.get("status") not in finished or variant.hash == base.hash:
             continue

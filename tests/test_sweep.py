@@ -335,4 +335,5 @@ def test_real_engine_sweep_end_to_end(tmp_path, client):
     assert lines[0].startswith("demand.cost_per_mw_usd=60000000.0 (20 samples, seed 3) against "
                                "demand.cost_per_mw_usd=35000000.0 (20 samples, seed 3)")
     assert table.vs_base.iloc[1] == lines[2].removeprefix("- ")
-    assert table.sites_moved_vs_base.iloc[1] >= 0 and pd.isna(table.sites_moved_vs_base.iloc[0])
+    assert table.sites_moved_vs_base.iloc[1] >= 0 and table.sites_moved_vs_base.iloc[0] == 0
+    assert table.vs_base.iloc[0] == "(the base variant)"
