@@ -265,6 +265,7 @@ def report_tables(tables: Mapping[str, pd.DataFrame], top: int = 10,
                          "months_above_p50", "share_saturated"]]))
         idle = sat[(sat.curve == _main_curve(sat)) & (sat.kind == "region")]
         idle = idle.sort_values("idle_mw_mean_p50", ascending=False).head(top)
+        idle = idle.assign(city=idle.city.astype(str).str.split(" (", regex=False).str[0])
         out.append((f"Most idle regions: capacity unused on average from opening, whether or not demand is "
                     f"short elsewhere ({_main_curve(sat)} curve, P50)",
                     idle[["site", "city", "status", "opens", "idle_mw_mean_p50", "saturation_p50"]]))
