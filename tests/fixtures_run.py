@@ -65,6 +65,8 @@ def _links(regions: pd.DataFrame) -> pd.DataFrame:
         km = float(_haversine_km(lat[i], lon[i], lat[j], lon[j]))
         kind = "submarine" if (a, b) in {tuple(sorted(p)) for p in CORRIDORS} else "terrestrial"
         rows.append({"link_id": f"{a}~{b}", "a": a, "b": b, "kind": kind,
+                     "systems": "Synthetic Cable" if kind == "submarine" else "synthetic route",
+                     "corridors": "synthetic corridor" if kind == "submarine" else "",
                      "length_km": round(km * (1.5 if kind == "submarine" else 1.3), 1),
                      "capacity_gbps": 3200.0 if kind == "submarine" else 1600.0})
     return pd.DataFrame(rows)

@@ -4,9 +4,11 @@
 
 Each place attaches to its nearest node (great circle); the path's one-way weight is the sum of the links'
 ``one_way_ms`` (:func:`sim.model.latency.link_one_way_ms`), found by the same all-pairs shortest paths
-(:func:`kernels.apsp`) the evaluation uses; an access leg is :func:`sim.model.latency.access_rtt_ms`. The
-result is clamped to the fibre floor of the places' own great circle: no prediction is ever faster than
-light in fibre. ``infrasim latency`` is :func:`write_latency_csv`.
+(:func:`kernels.apsp`) the evaluation uses; an access leg is :func:`sim.model.latency.access_rtt_ms`, with
+the last mile of a user's access network where the end is a user (``a_kind`` / ``b_kind`` columns of the
+pairs file, default ``user``; measured data-centre pairs say ``site``). The result is clamped to the fibre
+floor of the places' own great circle: no prediction is ever faster than light in fibre. ``infrasim
+latency`` is :func:`write_latency_csv`.
 """
 from __future__ import annotations
 
@@ -42,13 +44,15 @@ def path_rtt_matrix_ms(net) -> np.ndarray:
     return 2.0 * np.asarray(dist, dtype=float)
 
 
-def routed_rtt_ms(net, cfg: LatencyConfig, a_lat, a_lon, b_lat, b_lon, rtt_matrix_ms=None) -> np.ndarray:
+def routed_rtt_ms(net, cfg: LatencyConfig, a_lat, a_lon, b_lat, b_lon, rtt_matrix_ms=None,
+                  a_user=False, b_user=False) -> np.ndarray:
     """RTT in ms along the network between arrays of endpoints, before the fibre-floor clamp: access leg
     to each endpoint's nearest node, plus the shortest path between the two nodes (module docstring).
 
     With route factors and the access factor at least 1 this is never below the fibre floor (the
     triangle inequality on the sphere), so the clamp of :func:`predict_rtt_ms` only guards rounding.
-    ``rtt_matrix_ms`` (from :func:`path_rtt_matrix_ms`) may be passed to reuse the shortest paths.
+    ``rtt_matrix_ms`` (from :func:`path_rtt_matrix_ms`) may be passed to reuse the shortest paths;
+    ``a_user`` / ``b_user`` (bools or bool arrays) add the last mile at that end.
     """
     a_lat, a_lon, b_lat, b_lon = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (a_lat, a_lon, b_lat, b_lon))
     node_lat = np.array([net.nodes[n]["lat"] for n in net.nodes], dtype=float)
@@ -56,13 +60,15 @@ def routed_rtt_ms(net, cfg: LatencyConfig, a_lat, a_lon, b_lat, b_lon, rtt_matri
     rtt = path_rtt_matrix_ms(net) if rtt_matrix_ms is None else rtt_matrix_ms
     ia, km_a = nearest_node(a_lat, a_lon, node_lat, node_lon)
     ib, km_b = nearest_node(b_lat, b_lon, node_lat, node_lon)
-    return access_rtt_ms(km_a, cfg) + rtt[ia, ib] + access_rtt_ms(km_b, cfg)
+    return access_rtt_ms(km_a, cfg, a_user) + rtt[ia, ib] + access_rtt_ms(km_b, cfg, b_user)
 
 
-def predict_rtt_ms(net, cfg: LatencyConfig, a_lat, a_lon, b_lat, b_lon, rtt_matrix_ms=None) -> np.ndarray:
+def predict_rtt_ms(net, cfg: LatencyConfig, a_lat, a_lon, b_lat, b_lon, rtt_matrix_ms=None,
+                   a_user=False, b_user=False) -> np.ndarray:
     """Predicted RTT in ms between arrays of endpoints over graph ``net``: :func:`routed_rtt_ms`, never
     below the fibre floor of the endpoints' own great circle."""
-    total = routed_rtt_ms(net, cfg, a_lat, a_lon, b_lat, b_lon, rtt_matrix_ms)
+    total = routed_rtt_ms(net, cfg, a_lat, a_lon, b_lat, b_lon, rtt_matrix_ms, a_user, b_user)
+    a_lat, a_lon, b_lat, b_lon = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (a_lat, a_lon, b_lat, b_lon))
     return np.maximum(total, fibre_floor_ms(a_lat, a_lon, b_lat, b_lon, cfg.fibre_index))
 
 
@@ -77,7 +83,8 @@ def write_latency_csv(scenario, pairs_path, out_path=None, net=None) -> str:
         net = scenario_network(scenario)
     cfg = getattr(scenario, "latency", None) or LatencyConfig()
     out = frame.copy()
-    rtt = predict_rtt_ms(net, cfg, coords["a_lat"], coords["a_lon"], coords["b_lat"], coords["b_lon"])
+    rtt = predict_rtt_ms(net, cfg, coords["a_lat"], coords["a_lon"], coords["b_lat"], coords["b_lon"],
+                         a_user=coords["a_user"], b_user=coords["b_user"])
     out["rtt_ms"] = np.round(rtt, 3) if len(frame) else []
     if out_path is None:
         return out.to_csv(index=False)

@@ -1,20 +1,23 @@
 """Round-trip latency on fibre (DESIGN §4): the model's parameters and its propagation maths.
 
-The model. A link's fibre runs ``great_circle_km x route_factor`` of its kind (terrestrial or
-submarine, decided by geometry in :mod:`sim.model.geo`); light needs ``length_km / (c / fibre_index)`` ms one
-way. Each link traversed also costs ``per_hop_ms`` of round-trip time (switching, and the metro detours
-the great circle does not see). Between two points anywhere:
+The model. A link's fibre runs ``terrestrial_km x route_factor_terrestrial + submarine_km x
+route_factor_submarine``, where the kilometres are great-circle legs of its route over land and at sea
+(:mod:`sim.model.backbone`); light needs ``length_km / (c / fibre_index)`` ms one way. Each link traversed
+also costs ``per_hop_ms`` of round-trip time (switching, and the metro detours the great circle does not
+see). Between two points anywhere:
 
     RTT = access(a) + 2 x shortest one-way path(node_a -> node_b) + access(b)
 
 where each point attaches to its nearest node (great circle), the path's one-way weight is the sum of
 ``one_way_ms = propagation + per_hop_ms / 2`` over its links (so twice the path is propagation there
 and back plus ``hops x per_hop_ms``), and an access leg is ``2 x distance x access_factor / (c / n) +
-access_overhead_ms``. The result is clamped to the fibre floor of the points' own great circle
-``2 x km / (c / fibre_index)``: no prediction is ever faster than light in fibre.
+access_overhead_ms``, plus ``last_mile_rtt_ms`` when the point is a user rather than a data centre (a
+market's users sit behind an access network: a market in a region's own city does not see 0 ms). The
+result is clamped to the fibre floor of the points' own great circle ``2 x km / (c / fibre_index)``: no
+prediction is ever faster than light in fibre.
 
-The defaults are calibrated against measured inter-region RTTs (:mod:`sim.validation.calibration`).
-Routing between places along the network is :mod:`sim.engine.routes`.
+The defaults are calibrated against measured inter-region RTTs routed along the graph
+(:mod:`sim.validation.calibration`). Routing between places along the network is :mod:`sim.engine.routes`.
 """
 from __future__ import annotations
 
@@ -28,11 +31,16 @@ from sim.config import StrictModel
 from sim.errors import InputError
 from sim.model.geo import FIBRE_INDEX, fibre_floor_rtt_ms, fibre_one_way_ms, great_circle_km
 
-# Calibrated on sim/data/measured_rtt.csv by sim.validation.calibration.calibrate() (tests re-fit and compare).
-CALIBRATED_ROUTE_FACTOR_TERRESTRIAL = 1.655
-CALIBRATED_ROUTE_FACTOR_SUBMARINE = 1.343
-CALIBRATED_PER_HOP_MS = 4.562
+# Fitted by sim.validation.calibration.calibrate(): routed along the default backbone to the measured Azure
+# region pairs of sim/data/measured_rtt.csv (tests re-fit and compare).
+CALIBRATED_ROUTE_FACTOR_TERRESTRIAL = 1.478
+CALIBRATED_ROUTE_FACTOR_SUBMARINE = 1.135
+CALIBRATED_PER_HOP_MS = 5.610
 PAIR_COLUMNS = ("a_lat", "a_lon", "b_lat", "b_lon")
+ENDPOINT_KINDS = ("user", "site")  # optional a_kind / b_kind columns of a pairs file
+# Access network RTT of a user, ms: Ookla's median fixed-broadband latency of the best US ISP is about 9 ms
+# (potsandpansbyccg.com/tag/ookla, quarterly Ookla report), rounded up; mobile networks measure ~30 ms.
+DEFAULT_LAST_MILE_RTT_MS = 10.0
 
 
 class LatencyConfig(StrictModel):
@@ -44,11 +52,20 @@ class LatencyConfig(StrictModel):
     per_hop_ms: float = Field(default=CALIBRATED_PER_HOP_MS, ge=0.0, le=1000.0)
     # Access paths are assumed to run on terrestrial fibre like a terrestrial link (assumption).
     access_factor: float = Field(default=CALIBRATED_ROUTE_FACTOR_TERRESTRIAL, ge=1.0, le=10.0)
-    # A market is taken to sit at a metro point of presence: no extra last-mile delay (assumption).
+    # Extra RTT on every access leg (sites and users alike): none by default (assumption).
     access_overhead_ms: float = Field(default=0.0, ge=0.0, le=1000.0)
+    # Users reach the network through an access network: round trip to the first metro point of presence.
+    last_mile_rtt_ms: float = Field(default=DEFAULT_LAST_MILE_RTT_MS, ge=0.0, le=1000.0, description=(
+        "RTT of a user's access network to the metro, added at a market's end (and for `user` endpoints of "
+        "`infrasim latency`); default 10 ms: median idle latency of the best US fixed-broadband ISPs to a "
+        "nearby test server, about 9 ms (Ookla, via potsandpansbyccg.com/tag/ookla), rounded up"))
 
     def route_factor(self, kind: str) -> float:
         return self.route_factor_submarine if kind == "submarine" else self.route_factor_terrestrial
+
+    def route_length_km(self, terrestrial_km, submarine_km):
+        """Modelled fibre length of a route with these great-circle kilometres over land and at sea."""
+        return terrestrial_km * self.route_factor_terrestrial + submarine_km * self.route_factor_submarine
 
 
 def link_one_way_ms(length_km, cfg: LatencyConfig | None = None):
@@ -62,16 +79,22 @@ def fibre_floor_ms(a_lat, a_lon, b_lat, b_lon, fibre_index: float = FIBRE_INDEX)
     return fibre_floor_rtt_ms(great_circle_km(a_lat, a_lon, b_lat, b_lon), fibre_index)
 
 
-def access_rtt_ms(km, cfg: LatencyConfig):
+def access_rtt_ms(km, cfg: LatencyConfig, user=False):
     """RTT of the access leg from a place to a node ``km`` away (great circle): fibre at
-    ``access_factor`` times the distance, there and back, plus ``access_overhead_ms``."""
-    return fibre_floor_rtt_ms(np.asarray(km, dtype=float) * cfg.access_factor, cfg.fibre_index) + cfg.access_overhead_ms
+    ``access_factor`` times the distance, there and back, plus ``access_overhead_ms``, plus
+    ``last_mile_rtt_ms`` where ``user`` (a bool or a bool array broadcasting with ``km``) is true."""
+    fibre = fibre_floor_rtt_ms(np.asarray(km, dtype=float) * cfg.access_factor, cfg.fibre_index)
+    return fibre + cfg.access_overhead_ms + np.where(user, cfg.last_mile_rtt_ms, 0.0)
 
 
 # ---------------------------------------------------------------------------------------------- CSV input
 
 def read_pairs(pairs_path: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """The user's pairs file (every column kept as text) and its validated coordinates."""
+    """The user's pairs file (every column kept as text) and its validated coordinates.
+
+    Optional columns ``a_kind`` and ``b_kind`` say what each end is: ``user`` (default: a place where
+    people are, behind an access network, so the last mile is added) or ``site`` (a data centre on the
+    backbone). The returned dict then also holds ``a_user`` and ``b_user`` (bool arrays)."""
     name = str(pairs_path)
     try:
         frame = pd.read_csv(pairs_path, dtype=str, keep_default_na=False)
@@ -81,7 +104,22 @@ def read_pairs(pairs_path: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     if missing:
         raise InputError(name, "", f"missing column(s) {', '.join(missing)} (need {', '.join(PAIR_COLUMNS)})")
     coords = {c: _column(frame[c], name, c) for c in PAIR_COLUMNS}
+    for end in ("a", "b"):
+        coords[f"{end}_user"] = _endpoint_kind(frame, f"{end}_kind", name)
     return frame, coords
+
+
+def _endpoint_kind(frame: pd.DataFrame, column: str, name: str) -> np.ndarray:
+    """True where the end is a user (the column missing or empty means user)."""
+    if column not in frame.columns:
+        return np.ones(len(frame), dtype=bool)
+    values = frame[column].str.strip().str.lower().replace("", "user")
+    bad = ~values.isin(ENDPOINT_KINDS)
+    if bad.any():
+        i = int(np.argmax(bad.to_numpy()))
+        raise InputError(name, f"row {i + 2}.{column}", f"must be one of {', '.join(ENDPOINT_KINDS)}, "
+                         f"not {frame[column].iloc[i]!r}")
+    return (values == "user").to_numpy()
 
 
 def _column(values: pd.Series, name: str, column: str) -> np.ndarray:

@@ -15,7 +15,7 @@ import pandas as pd
 RUN_TABLES: dict[str, tuple[str, ...]] = {
     "footprint_regions": ("region_id", "city", "country", "lat", "lon", "zones", "status", "opens",
                           "capacity_mw"),
-    "footprint_links": ("link_id", "a", "b", "kind", "length_km", "capacity_gbps"),
+    "footprint_links": ("link_id", "a", "b", "kind", "systems", "corridors", "length_km", "capacity_gbps"),
     "footprint_markets": ("market_id", "name", "bloc", "lat", "lon", "weight"),
     "demand": ("curve", "month", "quantile", "demand_mw", "capacity_mw"),
     "regions": ("curve", "month", "quantile", "region_id", "capacity_mw", "load_mw", "utilisation",
@@ -42,7 +42,8 @@ QUANTILE_NOTE = ("Rows with a quantile (p10 / p50 / p90) hold each column's own 
 # Columns read back as text (identifiers, months, labels), never as numbers or NaN.
 TEXT_COLUMNS = frozenset({"month", "curve", "quantile", "region_id", "site", "link_id", "market_id",
                           "failure", "failure_kind", "opens", "kind", "status", "saturation_p10",
-                          "saturation_p50", "saturation_p90", "a", "b", "most_loaded_link"})
+                          "saturation_p50", "saturation_p90", "a", "b", "most_loaded_link", "systems",
+                          "corridors"})
 
 
 def empty(name: str) -> pd.DataFrame:
