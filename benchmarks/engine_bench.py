@@ -145,7 +145,7 @@ def compare_exact(args) -> None:
         if not month.endswith("-12"):
             continue
         bits = np.zeros(net.n_bits, bool)
-        bits[net.n_links:] = engine.open_month > t
+        bits[net.region_bit0:] = engine.open_month > t
         states = net.states(net.canonical([pack_bits(bits)]))
         demand = engine.paths.market_at(t).reshape(-1, net.n_markets).astype(float)
         cap = np.repeat(engine.capacity_mw[:, t, :], args.exact_samples, axis=0) * np.asarray(states.region_up[0])

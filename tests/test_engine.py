@@ -71,7 +71,7 @@ def test_two_regions_by_hand(tmp_path):
     expected = months[over[0]] if over.size else "not within horizon"
     assert results.summary["new_zones"]["rb"]["saturation"]["base"]["p50"] == expected
     assert expected != "not within horizon"  # the case is built so that it saturates
-    # RTT: the market sits on ra (access leg 0 ms); what rb serves crosses the link there and back,
+    # RTT: the market sits on ra (access leg: the users' last mile only); what rb serves crosses the link there and back,
     # twice its one-way time, plus queueing on both directions (at most twice the busier one's wait);
     # the engine keeps RTTs in float32 from integer shortest-path ticks: 2e-5 relative
     link = results.tables["footprint_links"].iloc[0]
@@ -79,7 +79,9 @@ def test_two_regions_by_hand(tmp_path):
     rtt_b = 2.0 * link_one_way_ms(float(link["length_km"]), scenario.latency)
     assert rtt_b > 10.0  # 9 degrees of longitude on the equator: ~1000 km, not a rounding matter
     served = expect_a + expect_b
-    expect_rtt = np.where(served > 0, expect_b * rtt_b / np.where(served > 0, served, 1.0), np.nan)
+    last_mile = scenario.latency.last_mile_rtt_ms
+    assert last_mile > 0
+    expect_rtt = np.where(served > 0, last_mile + expect_b * rtt_b / np.where(served > 0, served, 1.0), np.nan)
     queue_ms = by(results.tables["links"], quantile="p50")["queue_delay_ms"].to_numpy()
     got_rtt = markets["rtt_ms"].to_numpy()
     assert (got_rtt >= expect_rtt * (1 - 2e-5)).all()
@@ -309,9 +311,12 @@ def test_east_west_moved_by_difference_equals_routing_everything():
     engine = Engine(scenario, 3, 1, np, False)
     net, t = engine.network, 60
     base = np.zeros(net.n_bits, bool)
-    base[net.n_links:] = engine.open_month > t
+    base[net.region_bit0:] = engine.open_month > t
     keys = [pack_bits(base)]
-    for bit in [0, 3, 7, 11, net.n_links + 2]:  # four link cuts and a region outage
+    hk_sg = list(net.bits_of("link", "cn-hongkong~ap-southeast-1"))
+    # four segment faults (one system each), one of the four systems of Hong Kong - Singapore (capacity
+    # only: the link stays), a corridor event and a region outage
+    for bit in [0, 3, 7, 11, hk_sg[0], net.n_segments + 1, net.region_bit0 + 2]:
         bits = base.copy()
         bits[bit] = True
         keys.append(pack_bits(bits))

@@ -26,7 +26,7 @@ def line_network(weight_01_ms: float, east_west_1_to_0_gbps: float = 0.0) -> Net
         return flows
 
     return Network(arrays, access_rtt_ms, np, slo_ms=50.0, user_gbps_per_mw=0.5, east_west=east_west,
-                   arc_capacity_gbps=np.full(4, 100.0), mean_packet_bytes=1000.0)
+                   mean_packet_bytes=1000.0)
 
 
 def evaluate(net: Network, demand_mw: float, capacity_mw: list[float]):

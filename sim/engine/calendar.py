@@ -39,7 +39,7 @@ from sim.engine.evaluate import Metrics, Network, unique_keys
 from sim.engine.n_minus_1 import n_minus_1
 from sim.errors import InputError
 from sim.model.demand import demand_paths, east_west_gbps, user_gbps_per_mw
-from sim.model.failures import Outages, random_link_outages, random_region_outages
+from sim.model.failures import Outages, random_corridor_events, random_link_outages, random_region_outages
 from sim.model.latency import access_rtt_ms
 from sim.model.supply import supply_plan
 from sim.model.world import World, build_world
@@ -48,6 +48,7 @@ QUANTILES = (0.1, 0.5, 0.9)
 QUANTILE_NAMES = ("p10", "p50", "p90")
 FAILURE_STREAM = 0x6661696C  # "fail": spawn key of the failure draws, independent of demand
 MAX_THREADS = 4  # months evaluated at once on NumPy (one per core, at most this many)
+EVENT_TARGETS = {"link_cut": "link", "system_cut": "system", "corridor_cut": "corridor", "region_outage": "region"}
 
 
 @dataclass
@@ -165,14 +166,16 @@ class Engine:
         S, C, T = self.samples, len(sc.demand.curves), len(self.months)
         n, m, links = len(self.world.regions), len(self.world.markets), len(arrays.link_ids)
         years = T / 12.0
-        per_km = np.where(arrays.kind == "submarine", sc.failures.submarine_faults_per_1000km_year,
+        per_km = np.where(arrays.seg_kind == "submarine", sc.failures.submarine_faults_per_1000km_year,
                           sc.failures.terrestrial_faults_per_1000km_year)
-        outages = S * years * (float((per_km * arrays.length_km).sum()) / 1000.0
+        outages = S * years * (float((per_km * arrays.length_km[arrays.seg_link]).sum()) / 1000.0
+                               + arrays.n_corridors * sc.failures.corridor_events_per_year
                                + n * sc.failures.region_outages_per_year) if sc.failures.enabled else 0.0
-        figures = 4 * n + 7 * m + 3 * links + 2  # metrics kept per (curve, sample) for a month
+        figures = 4 * n + 7 * m + 4 * links + 2  # metrics kept per (curve, sample) for a month
+        bits = arrays.n_segments + arrays.n_corridors + n
         total = (C * S * T * 4 + C * S * (years + 8) * 8  # installed MW, spend
                  + C * S * (n + len(self.world.expansions)) * 20  # per site: saturation, months above, idle
-                 + S * (n + links) * 2 + S * 120  # down counts, keys
+                 + S * bits * 2 + S * (120 + bits // 8)  # down counts, keys
                  + outages * (2 * 32 + 120)  # timeline and segments
                  + 4 * C * S * figures * 8)  # a month's figures, time averages and quantile work
         return total / 2**30
@@ -212,45 +215,43 @@ class Engine:
         sc, world, xp = self.scenario, self.world, self.xp
         arrays = world.arrays
         lat = sc.latency
-        access_rtt = access_rtt_ms(world.market_region_km, lat)
+        access_rtt = access_rtt_ms(world.market_region_km, lat, user=True)  # markets are users: last mile
         region_km = xp.asarray(world.region_km)
-        arc_capacity = np.repeat(arrays.capacity_gbps, 2)
         self.network = Network(arrays, access_rtt, xp, sc.analysis.slo_rtt_ms, user_gbps_per_mw(sc.traffic),
-                               lambda cap: east_west_gbps(cap, region_km, sc.traffic), arc_capacity,
-                               sc.queueing.mean_packet_bytes, cache_bytes=0.25 * self.max_memory_gb * 2**30)
+                               lambda cap: east_west_gbps(cap, region_km, sc.traffic), sc.queueing.mean_packet_bytes,
+                               cache_bytes=0.25 * self.max_memory_gb * 2**30)
 
     def _failure_timeline(self) -> Timeline:
         sc, arrays = self.scenario, self.world.arrays
         horizon_days = float(self.month_start_day[-1])
+        net = self.network
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(FAILURE_STREAM,)))
-        links = random_link_outages(sc.failures, rng, arrays.length_km, arrays.kind == "submarine",
-                                    horizon_days, self.samples)
+        # one random fault process per segment (a system on a link), over that link's fibre length
+        segments = random_link_outages(sc.failures, rng, arrays.length_km[arrays.seg_link],
+                                       arrays.seg_kind == "submarine", horizon_days, self.samples)
         regions = random_region_outages(sc.failures, rng, len(self.world.regions), horizon_days, self.samples)
+        corridors = random_corridor_events(sc.failures, rng, arrays.n_corridors, horizon_days, self.samples)
         scripted = self._scripted_outages()
-        return Timeline.from_outages([(links, 0), (regions, len(arrays.link_ids)), (scripted, 0)], horizon_days)
+        return Timeline.from_outages([(segments, 0), (regions, net.region_bit0), (corridors, net.n_segments),
+                                      (scripted, 0)], horizon_days)
 
     def _scripted_outages(self) -> Outages:
-        """Scenario events as outages of every sample (sample -1), in bit numbering."""
-        arrays, index = self.world.arrays, self.world.region_index
-        links = {lid: i for i, lid in enumerate(arrays.link_ids)}
-        links.update({"~".join(reversed(lid.split("~"))): i for lid, i in links.items()})
+        """Scenario events as outages of every sample (sample -1), in bit numbering: a link or a system
+        cut sets the bits of its segments, a corridor cut its corridor's bit, an outage its region's."""
+        net = self.network
         start0 = np.datetime64(self.months[0] + "-01")
         rows = []
         for k, event in enumerate(self.scenario.events):
             day = float((np.datetime64(event.start if len(event.start) > 7 else event.start + "-01") - start0)
                         .astype(int))
+            what = EVENT_TARGETS[event.kind]
             for target in event.targets:
-                if event.kind == "link_cut":
-                    bit = links.get(target)
-                else:
-                    bit = index.get(target)
-                    bit = None if bit is None else bit + len(arrays.link_ids)
-                if bit is None:
-                    known = ", ".join(sorted(links if event.kind == "link_cut" else index)[:12])
+                bits = net.bits_of(what, target)
+                if bits is None:
+                    known = ", ".join(sorted(net.failure_names(what))[:12])
                     raise InputError(self.scenario.source, f"events.{k}.targets",
-                                     f"unknown {'link' if event.kind == 'link_cut' else 'region'} {target!r} "
-                                     f"(known: {known}, ...)")
-                rows.append((bit, day, day + event.days))
+                                     f"unknown {what} {target!r} (known: {known}, ...)")
+                rows += [(int(bit), day, day + event.days) for bit in bits]
         if not rows:
             return Outages.empty()
         bit, start, end = (np.array(x) for x in zip(*rows))
@@ -409,7 +410,7 @@ class RunState:
         days = eng.month_start_day[t + 1] - eng.month_start_day[t]
         S = eng.samples
         base_bits = np.zeros(eng.network.n_bits, bool)
-        base_bits[eng.network.n_links:] = eng.open_month > t
+        base_bits[eng.network.region_bit0:] = eng.open_month > t
         base_key = pack_bits(base_bits)
         base = int.from_bytes(base_key, "little")
         keys = [base_key] + [(base | k).to_bytes(len(base_key), "little") for _, k, _, _ in segments]
@@ -444,7 +445,7 @@ class RunState:
         served_short = (mon["late_mw"] + mon["unmet_mw"]).sum(axis=2) > 1e-6
         idle = np.maximum(capacity - mon["region_load_mw"], 0.0)  # [C, S, N] unused, wherever demand is
         stranded = np.where(served_short[..., None], idle, 0.0)  # unused while some demand is short
-        link_util = mon["link_load_gbps"] / eng.world.arrays.capacity_gbps[None, None, :]
+        link_util = mon["link_util"]  # time average over the month's states, each at its own capacity
         served = mon["within_mw"] + mon["late_mw"]
         rtt = np.where(served > 0, mon["rtt_weighted"] / np.where(served > 0, served, 1), np.nan)
         days = eng.month_start_day[t + 1] - eng.month_start_day[t]

@@ -1,15 +1,21 @@
 """One evaluation of the network for a whole batch of states, in a fixed set of kernel calls.
 
-A *state* is which links and regions are out of service (failed, or not yet open), written as a bit
-mask: bit ``i < L`` for link ``i``, bit ``L + j`` for region ``j``. States repeat a lot (most samples
-run on the intact network most of the time), so the topology work is done once per distinct state and
-cached: shortest paths and next hops (:func:`kernels.apsp`), each market's access region (its nearest region in service) and the market-to-region RTTs.
+A *state* is what is out of service (failed, or not yet open), written as a bit mask: bit ``s < S`` for
+segment ``s`` (one system on one link), bit ``S + k`` for corridor ``k`` (every segment in it), bit
+``S + K + j`` for region ``j`` (:attr:`Network.region_bit0`). :meth:`Network.state_arrays` turns the bits
+into what the evaluation needs: which links are out, each link's capacity (the sum over its segments in
+service; a link leaves the graph when none is, or when a region at either end is down) and which regions
+are down. States repeat a lot (most samples run on the intact network most of the time), so the topology
+work is done once per distinct state and cached: shortest paths and next hops (:func:`kernels.apsp`),
+each market's access region (its nearest region in service), the market-to-region RTTs and the link
+capacities.
 
 Per batch element (a curve x sample x state) the evaluation is DESIGN §7-8:
 1. assign demand to regions nearest-first within capacity (:func:`kernels.spill.assign_nearest_first`);
 2. user traffic (served MW x Gbit/s per MW, from the serving region back to the market's access region)
    plus east-west traffic (gravity model, routed once per distinct capacity and state) onto directed arcs;
-3. M/M/1 queueing delay per arc (:func:`kernels.mm1_wait`), added along each path to the RTT;
+3. M/M/1 queueing delay per arc (:func:`kernels.mm1_wait`) at the capacity the state leaves the link,
+   added along each path to the RTT;
 4. demand counts as served within the target when its RTT including queueing meets it.
 The assignment uses propagation RTTs; queueing then re-classifies on-time vs late (one pass of the
 fixed point, documented in the README). An overloaded arc (rho >= 1) has infinite delay: what crosses
@@ -64,9 +70,10 @@ class Metrics:
     rtt_weighted: object  # [B, M] sum of MW x RTT (ms) of served demand; inf when it crossed an overload
     link_load_gbps: object  # [B, L] the busier direction
     link_delay_ms: object  # [B, L] M/M/1 wait of the busier direction (inf when overloaded)
+    link_util: object  # [B, L] busier direction's load over the capacity the state leaves (0 when out)
 
     FIELDS = ("region_load_mw", "within_mw", "late_mw", "unmet_mw", "spilled_mw", "rtt_weighted",
-              "link_load_gbps", "link_delay_ms")
+              "link_load_gbps", "link_delay_ms", "link_util")
 
 
 @dataclass
@@ -79,22 +86,26 @@ class States:
     order: object  # [U, M, N] regions by RTT for each market
     next_hop: object  # [U, N, N]
     sorted_rtt: object  # [U, M, N] rtt_ms in that order
+    link_capacity_gbps: object  # [U, L] capacity left on each link (0 where out of service)
 
 
 class Network:
     """The static network of a run and the cache of its topology states."""
 
     def __init__(self, arrays: NetworkArrays, access_rtt_ms: np.ndarray, xp, slo_ms: float,
-                 user_gbps_per_mw: float, east_west, arc_capacity_gbps: np.ndarray, mean_packet_bytes: float,
-                 cache_bytes: float = 2**28):
+                 user_gbps_per_mw: float, east_west, mean_packet_bytes: float, cache_bytes: float = 2**28):
         self.arrays, self.xp, self.slo_ms = arrays, xp, slo_ms
         self.n_links, self.n_regions = len(arrays.link_ids), len(arrays.node_ids)
+        self.n_segments, self.n_corridors = arrays.n_segments, arrays.n_corridors
+        # segment s adds seg_capacity_gbps[s] to its link while in service: capacity = up @ this
+        self._segment_capacity = np.zeros((self.n_segments, self.n_links))
+        self._segment_capacity[np.arange(self.n_segments), arrays.seg_link] = arrays.seg_capacity_gbps
+        self._corridor_member = arrays.corridor_member.astype(np.int32)  # [K, S]
         self.n_markets = access_rtt_ms.shape[0]
         self.access_rtt_ms = access_rtt_ms  # [M, N] host
         self.user_gbps_per_mw = user_gbps_per_mw
         self.east_west = east_west  # callable: capacity_mw [B, N] (xp) -> Gbit/s [B, N, N]
         self.packets_per_gbit = BITS_PER_GBIT / (8.0 * mean_packet_bytes)
-        self.arc_service_pps = xp.asarray(arc_capacity_gbps * self.packets_per_gbit)
         self._canon: dict[bytes, bytes] = {}  # state key -> fingerprint (a hash)
         self._small: OrderedDict[bytes, tuple] = OrderedDict()  # fingerprint -> state arrays, LRU
         self._key_of: dict[bytes, bytes] = {}  # fingerprint -> a key that produces it (to recompute)
@@ -105,19 +116,61 @@ class Network:
                                              cache_bytes // (48 * self.n_regions ** 2))))
 
     @property
+    def region_bit0(self) -> int:
+        """Bit of region 0 (segments, then corridors, then regions)."""
+        return self.n_segments + self.n_corridors
+
+    @property
     def n_bits(self) -> int:
-        return self.n_links + self.n_regions
+        return self.region_bit0 + self.n_regions
 
     @property
     def state_bytes(self) -> int:
-        """Memory of one cached topology state (RTTs, orders, next hops, access, up mask)."""
+        """Memory of one cached topology state (RTTs, orders, next hops, access, up mask, capacities)."""
         n, m = self.n_regions, self.n_markets
-        return 4 * (3 * m * n + n * n + m) + n
+        return 4 * (3 * m * n + n * n + m) + n + 8 * self.n_links
+
+    def state_arrays(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What states ``bits [U, n_bits]`` (bool) leave in service: ``(link_out [U, L], link capacity in
+        Gbit/s [U, L], region_down [U, N])``. A segment is down when its own bit or its corridor's is set;
+        a link keeps the capacity of its segments in service and is out when none is, or when a region at
+        either end is down (then its capacity is 0)."""
+        a, seg_end = self.arrays, self.n_segments
+        corridor_down = bits[:, seg_end: self.region_bit0].astype(np.int32) @ self._corridor_member > 0
+        segment_up = ~(bits[:, :seg_end] | corridor_down)
+        capacity = segment_up.astype(np.float64) @ self._segment_capacity
+        region_down = bits[:, self.region_bit0:]
+        link_out = (capacity <= 0) | region_down[:, a.edge_u] | region_down[:, a.edge_v]
+        return link_out, np.where(link_out, 0.0, capacity), region_down
+
+    # ---------------------------------------------------------------- failures by name
+    def failure_names(self, what: str) -> list[str]:
+        """Names of the elements that can fail: 'link' ids, 'system' names, 'corridor' names, 'region' ids."""
+        a = self.arrays
+        return {"link": a.link_ids, "system": sorted(set(a.seg_system)), "corridor": a.corridor_names,
+                "region": a.node_ids}[what]
+
+    def bits_of(self, what: str, name: str) -> np.ndarray | None:
+        """State bits that take ``name`` out of service (None if there is no such element): a link's or a
+        system's segments, a corridor's bit, a region's bit. Links are named 'a~b' in either order."""
+        a = self.arrays
+        if what == "link":
+            ids = {lid: i for i, lid in enumerate(a.link_ids)}
+            ids.update({"~".join(reversed(lid.split("~"))): i for lid, i in ids.items()})
+            return a.segments_of_link(ids[name]) if name in ids else None
+        if what == "system":
+            segments = a.segments_of_system(name)
+            return segments if segments.size else None
+        names = a.corridor_names if what == "corridor" else a.node_ids
+        if name not in names:
+            return None
+        return np.array([(self.n_segments if what == "corridor" else self.region_bit0) + names.index(name)])
 
     # ---------------------------------------------------------------- topology states
     def canonical(self, keys: list[bytes]) -> list[bytes]:
-        """Fingerprint of each state: states with the same shortest paths and regions in service are
-        the same state (a cut link that carries no shortest path changes nothing), so they share it.
+        """Fingerprint of each state: states with the same shortest paths, regions in service and link
+        capacities are the same state (a cut link that carries no shortest path, or a failed system whose
+        link is out anyway, changes nothing), so they share it.
 
         Thread-safe; shortest paths are computed outside the lock, so months evaluated side by side
         do not wait for each other's (a state two threads both miss is computed twice, harmlessly)."""
@@ -151,8 +204,8 @@ class Network:
                     found[f] = small
                     self._remember(f, small)
         small = [found[f] for f in fingerprints]
-        rtt, access, order, up, next_hop, sorted_rtt = (xp.stack([s[i] for s in small]) for i in range(6))
-        return States(rtt, access, up, order, next_hop, sorted_rtt)
+        rtt, access, order, up, next_hop, sorted_rtt, capacity = (xp.stack([s[i] for s in small]) for i in range(7))
+        return States(rtt, access, up, order, next_hop, sorted_rtt, capacity)
 
     def _remember(self, fingerprint: bytes, small: tuple) -> None:
         self._small[fingerprint] = small
@@ -163,9 +216,7 @@ class Network:
         xp, a = self.xp, self.arrays
         bits = np.unpackbits(np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), -1), axis=1,
                              bitorder="little")
-        bits = bits[:, : self.n_bits].astype(bool)
-        region_down = bits[:, self.n_links:]
-        link_out = bits[:, : self.n_links] | region_down[:, a.edge_u] | region_down[:, a.edge_v]
+        link_out, capacity, region_down = self.state_arrays(bits[:, : self.n_bits].astype(bool))
         weight = np.broadcast_to(a.weight_ms, (len(keys),) + a.weight_ms.shape).copy()
         u_idx, l_idx = np.nonzero(link_out)
         weight[u_idx, a.edge_u[l_idx], a.edge_v[l_idx]] = np.inf
@@ -177,11 +228,11 @@ class Network:
         sorted_rtt = np.take_along_axis(rtt, order, axis=2)
         out = []
         for i in range(len(keys)):
-            fingerprint = hashlib.blake2b(next_hop_host[i].tobytes() + np.packbits(region_down[i]).tobytes(),
-                                          digest_size=16).digest()
+            fingerprint = hashlib.blake2b(next_hop_host[i].tobytes() + np.packbits(region_down[i]).tobytes()
+                                          + capacity[i].tobytes(), digest_size=16).digest()
             out.append((fingerprint, (xp.asarray(rtt[i], dtype=xp.float32), xp.asarray(access[i]),
                                       xp.asarray(order[i]), xp.asarray(~region_down[i]), next_hop[i],
-                                      xp.asarray(sorted_rtt[i], dtype=xp.float32))))
+                                      xp.asarray(sorted_rtt[i], dtype=xp.float32), xp.asarray(capacity[i]))))
         return out
 
     def _market_rtt(self, dist_ms: np.ndarray, region_up: np.ndarray):
@@ -212,8 +263,9 @@ class Network:
         trip, trip_of = unique_inverse(xp, (b[far] * n + region[far]) * n + home[far])
         user_gbps = xp.zeros(trip.size, dtype=xp.float64)
         scatter_add(xp, user_gbps, trip_of, mw[far] * self.user_gbps_per_mw)
+        capacity = states.link_capacity_gbps[state]  # [B, L] what the element's state leaves
         loads, wait_ms, trip_queue_ms = self._trips(states, state, trip, user_gbps,
-                                                    self._east_west_loads(states, batch))
+                                                    self._east_west_loads(states, batch), capacity)
         rtt_ms[far] += trip_queue_ms[trip_of]
         grant_market = b * m_count + m
 
@@ -229,15 +281,17 @@ class Network:
         near_rtt_weighted = near_mw * xp.where(near_mw > 0, spill.nearest_rtt, 0.0)  # no 0 x inf
         rtt_weighted = near_rtt_weighted + _sum_by(xp, grant_market, mw * rtt_ms, B * m_count).reshape(B, m_count)
         served = spill.served
+        busier = xp.maximum(loads[:, 0::2], loads[:, 1::2])
+        util = busier / xp.where(capacity > 0, capacity, 1.0)  # a link out of service carries nothing
         return Metrics(region_load.reshape(B, n), within, served - within, spill.unmet,
-                       served - near_mw - per_market(mw * (region == home)), rtt_weighted,
-                       xp.maximum(loads[:, 0::2], loads[:, 1::2]),
-                       xp.maximum(wait_ms[:, 0::2], wait_ms[:, 1::2]))
+                       served - near_mw - per_market(mw * (region == home)), rtt_weighted, busier,
+                       xp.maximum(wait_ms[:, 0::2], wait_ms[:, 1::2]), util)
 
-    def _trips(self, states: States, state, trip, user_gbps, loads):
+    def _trips(self, states: States, state, trip, user_gbps, loads, capacity_gbps):
         """Route user trips (``trip`` = (element * n + serving region) * n + access region) onto
-        ``loads`` [B, arcs] (which holds the east-west traffic), then queueing: returns (loads, M/M/1
-        wait per arc in ms, queueing of each trip there and back in ms).
+        ``loads`` [B, arcs] (which holds the east-west traffic), then queueing at the links' capacities
+        ``capacity_gbps`` [B, L]: returns (loads, M/M/1 wait per arc in ms, queueing of each trip there
+        and back in ms).
 
         Requests retrace the path of the responses (on symmetric links the reverse of a shortest path
         is one), so a trip queues on both directions of every link of its one path. Trips go in slices
@@ -257,7 +311,8 @@ class Network:
             loads += loads_on_hops(back, tb[sl], user_gbps[sl], arcs, B)
             kept += back.walker.size
             backs.append(back if kept <= TRIP_HOPS_KEPT else None)
-        wait_ms = mm1_wait(loads * self.packets_per_gbit, self.arc_service_pps[None, :])
+        service_pps = xp.repeat(capacity_gbps * self.packets_per_gbit, 2, axis=1)  # arcs 2l, 2l + 1: link l
+        wait_ms = mm1_wait(loads * self.packets_per_gbit, service_pps)
         wait_ms *= 1000.0
         both_ways_ms = wait_ms[:, 0::2] + wait_ms[:, 1::2]  # [B, links]: arcs 2l and 2l + 1 are link l
         queue_ms = xp.zeros(trip.size, dtype=xp.float64)

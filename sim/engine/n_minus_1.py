@@ -1,5 +1,8 @@
-"""N-1: every single link and every single region taken out at a checkpoint month, on each curve's P50
-demand, all in one batch (DESIGN §9)."""
+"""N-1: every single failure at a checkpoint month, on each curve's P50 demand, all in one batch (DESIGN §9).
+
+The single failures are shared-risk groups: every link (all its systems), every named system (on every
+link it carries; systems a backbone table names, not the rule's own routes, which are their links),
+every corridor (every system in it) and every open region."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -14,14 +17,28 @@ if TYPE_CHECKING:  # for annotations only: the calendar imports this module
     from sim.engine.calendar import Engine
 
 
+def candidates(eng: Engine, base_bits: np.ndarray) -> list[tuple[str, str, np.ndarray]]:
+    """(failure kind, name, bits) of every single failure not already out in ``base_bits``."""
+    net, arrays = eng.network, eng.world.arrays
+    named = [s for s in arrays.named_systems if s in set(arrays.seg_system)]
+    out = []
+    for what, names in (("link", arrays.link_ids), ("system", named), ("corridor", arrays.corridor_names),
+                        ("region", arrays.node_ids)):
+        for name in names:
+            bits = net.bits_of(what, name)
+            if not base_bits[bits].all():
+                out.append((what, name, bits))
+    return out
+
+
 def n_minus_1(eng: Engine, t: int) -> list[dict]:
-    """Every single-link and single-region failure at month ``t``, on each curve's P50 demand."""
+    """Every single failure (link, system, corridor, region) at month ``t``, on each curve's P50 demand."""
     net = eng.network
     base_bits = np.zeros(net.n_bits, bool)
-    base_bits[net.n_links:] = eng.open_month > t
-    candidates = [b for b in range(net.n_bits) if not base_bits[b]]
+    base_bits[net.region_bit0:] = eng.open_month > t
+    failures = candidates(eng, base_bits)
     keys = [pack_bits(base_bits)]
-    for b in candidates:
+    for _, _, b in failures:
         bits = base_bits.copy()
         bits[b] = True
         keys.append(pack_bits(bits))
@@ -29,18 +46,15 @@ def n_minus_1(eng: Engine, t: int) -> list[dict]:
     unique, state_of = unique_keys(fingerprints)
     host = _n_minus_1_metrics(eng, t, unique, state_of)
     arrays = eng.world.arrays
-    names = arrays.link_ids + [r.id for r in eng.world.regions]
     demand = _p50_demand(eng, t)
     total = demand.sum(axis=1)
     share = host["within_mw"].sum(axis=2) / np.where(total > 0, total, 1)[:, None]
-    util = host["link_load_gbps"] / arrays.capacity_gbps[None, None, :]
+    util = host["link_util"]
     rows = []
     for c, curve in enumerate(eng.curves):
-        for u, b in enumerate(candidates, start=1):
+        for u, (what, name, _) in enumerate(failures, start=1):
             worst = int(np.argmax(util[c, u]))
-            rows.append(dict(curve=curve, month=eng.months[t],
-                             failure=("link:" if b < net.n_links else "region:") + names[b],
-                             failure_kind="link" if b < net.n_links else "region",
+            rows.append(dict(curve=curve, month=eng.months[t], failure=f"{what}:{name}", failure_kind=what,
                              unmet_mw=float(host["unmet_mw"][c, u].sum() - host["unmet_mw"][c, 0].sum()),
                              slo_share_lost=float(share[c, 0] - share[c, u]),
                              max_link_utilisation=float(util[c, u, worst]), most_loaded_link=arrays.link_ids[worst]))

@@ -1,12 +1,16 @@
-"""Failures: random link cuts and region outages per sample, and scripted events.
+"""Failures: random faults of systems, corridor events and region outages per sample, and scripted events.
 
-Random failures follow DESIGN §9: links fail as Poisson processes with a rate proportional to their
-length (submarine cables: about 0.1 faults per 1000 km per year, ICPC), are repaired after a lognormal
-time; regions go dark rarely, for hours. Each sample's whole failure timeline is drawn up front as
-arrays (DESIGN §10), so the event calendar only replays it.
+Random failures follow DESIGN §9. A fault hits one system on one link (a *segment*: the stretch of a cable
+system or terrestrial route that carries that link), as a Poisson process with a rate proportional to the
+link's length (submarine cables: about 0.1 faults per 1000 km per year, ICPC), repaired after a lognormal
+time; the link loses that system's capacity and leaves the graph only when all its systems are down.
+A corridor event (the 2006 Hengchun earthquake in the Luzon Strait, the 2024 Red Sea cuts) takes down
+every system in one corridor at once, rarely, for weeks to months. Regions go dark rarely, for hours.
+Each sample's whole failure timeline is drawn up front as arrays (DESIGN §10), so the event calendar
+only replays it.
 
-Scripted events are the "what if" of a scenario: cut these cables on this date for five months, take
-this region dark for 14 hours.
+Scripted events are the "what if" of a scenario: cut a link, a named system or a whole corridor on this
+date for five months, take this region dark for 14 hours.
 """
 from __future__ import annotations
 
@@ -41,19 +45,31 @@ class FailureConfig(StrictModel):
     region_outages_per_year: float = Field(default=0.075, ge=0)
     region_outage_hours_median: float = Field(default=3.0, gt=0)
     region_outage_hours_p90: float = Field(default=14.0, gt=0)
+    # Corridor events (every system in one corridor at once), per corridor-year (assumption, counted): three
+    # multi-system events in the busiest chokepoints in about 20 years over about 10 such corridors, Luzon
+    # Strait 2006 (8 systems), off Alexandria 2008 (SMW4, FLAG), Red Sea 2024 (3 systems): 3 / 200 = 0.015.
+    corridor_events_per_year: float = Field(default=0.015, ge=0)
+    # Repair of a corridor event: the Hengchun cuts took about seven weeks with 11 ships (2006), the Red Sea
+    # cuts of 2024-02-24 about 4.7 months (AAE-1 back in July): lognormal, median 60 days, P90 150 days
+    # (assumption spanning the two).
+    corridor_repair_days_median: float = Field(default=60.0, gt=0)
+    corridor_repair_days_p90: float = Field(default=150.0, gt=0)
 
     @model_validator(mode="after")
     def _p90_above_median(self) -> "FailureConfig":
-        for kind in ("submarine_repair_days", "terrestrial_repair_days", "region_outage_hours"):
+        for kind in ("submarine_repair_days", "terrestrial_repair_days", "region_outage_hours",
+                     "corridor_repair_days"):
             if getattr(self, f"{kind}_p90") < getattr(self, f"{kind}_median"):
                 raise ValueError(f"{kind}_p90 must be >= {kind}_median")
         return self
 
 
 class EventConfig(StrictModel):
-    """A scripted failure: `link_cut` of links 'a~b' or `region_outage` of region ids."""
+    """A scripted failure: `link_cut` of links 'a~b' (every system on them), `system_cut` of named
+    systems (on every link they carry), `corridor_cut` of named corridors (every system in them) or
+    `region_outage` of region ids."""
 
-    kind: Literal["link_cut", "region_outage"]
+    kind: Literal["link_cut", "system_cut", "corridor_cut", "region_outage"]
     targets: list[str] = Field(min_length=1)
     start: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")  # YYYY-MM[-DD]
     duration_days: float | None = Field(default=None, gt=0)
@@ -115,7 +131,8 @@ def poisson_outages(rng: np.random.Generator, rate_per_year: np.ndarray, horizon
 
 def random_link_outages(cfg: FailureConfig, rng: np.random.Generator, length_km: np.ndarray,
                         submarine: np.ndarray, horizon_days: float, samples: int) -> Outages:
-    """Random cuts of every link in every sample."""
+    """Random faults of every element (a link, or a segment: one system on one link) of the given
+    lengths and kinds, in every sample."""
     if not cfg.enabled or length_km.size == 0:
         return Outages.empty()
     per_km = np.where(submarine, cfg.submarine_faults_per_1000km_year, cfg.terrestrial_faults_per_1000km_year)
@@ -124,6 +141,17 @@ def random_link_outages(cfg: FailureConfig, rng: np.random.Generator, length_km:
                      lognormal_sigma(cfg.submarine_repair_days_median, cfg.submarine_repair_days_p90),
                      lognormal_sigma(cfg.terrestrial_repair_days_median, cfg.terrestrial_repair_days_p90))
     return poisson_outages(rng, per_km * length_km / 1000.0, horizon_days, samples, median, sigma)
+
+
+def random_corridor_events(cfg: FailureConfig, rng: np.random.Generator, n_corridors: int,
+                           horizon_days: float, samples: int) -> Outages:
+    """Random corridor events (every system of one corridor down at once) in every sample."""
+    if not cfg.enabled or n_corridors == 0:
+        return Outages.empty()
+    rate = np.full(n_corridors, cfg.corridor_events_per_year)
+    median = np.full(n_corridors, cfg.corridor_repair_days_median)
+    sigma = np.full(n_corridors, lognormal_sigma(cfg.corridor_repair_days_median, cfg.corridor_repair_days_p90))
+    return poisson_outages(rng, rate, horizon_days, samples, median, sigma)
 
 
 def random_region_outages(cfg: FailureConfig, rng: np.random.Generator, n_regions: int,

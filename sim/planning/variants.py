@@ -119,7 +119,7 @@ class PlanningBase:
             "analysis": scenario.analysis.model_copy(update={"n_minus_1": False})})
         quiet._source = scenario.source
         engine = Engine(quiet, samples, scenario.seed if seed is None else seed, xp, progress=False)
-        access = access_rtt_ms(engine.world.market_region_km, scenario.latency)
+        access = access_rtt_ms(engine.world.market_region_km, scenario.latency, user=True)
         return cls(engine, scenario.analysis.slo_rtt_ms, scenario.footprint.mw_per_zone, access)
 
     # ------------------------------------------------------------------ shorthands
@@ -244,7 +244,7 @@ class _Layout:
         for v, sites in enumerate(variants):
             for j, site in enumerate(sites):
                 km = great_circle_km(m_lat, m_lon, site.lat, site.lon)
-                access[v, :, N + j] = access_rtt_ms(km, base.scenario.latency)
+                access[v, :, N + j] = access_rtt_ms(km, base.scenario.latency, user=True)
         return cls(n, [list(v) for v in variants], access)
 
     def open_sites(self, base: PlanningBase, months: list[int]) -> np.ndarray:
