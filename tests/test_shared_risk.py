@@ -123,3 +123,34 @@ def test_random_faults_hit_segments_and_corridors():
     corridors = (tl.bit >= net.n_segments) & (tl.bit < net.region_bit0)
     segments = tl.bit < net.n_segments
     assert corridors.any() and segments.any() and (tl.bit >= net.region_bit0).any()
+
+
+def test_twins_share_the_assignment_and_give_the_same_metrics():
+    """Elements that differ only in link capacities are assigned once (batches.twins); every metric equals
+    an evaluation that assigns each element on its own."""
+    from sim.engine.batches import pack_bits, twins
+    from sim.engine.evaluate import Batch, Metrics
+
+    eng = engine(dict(QUIET, horizon={"start": "2029-01", "end": "2029-12"}), samples=3)
+    net, t = eng.network, 11
+    base = np.zeros(net.n_bits, bool)
+    base[net.region_bit0:] = eng.open_month > t
+    keys = [pack_bits(base)]
+    for name, what in (("SMW5", "system"), ("APG", "system"), ("Luzon Strait", "corridor")):
+        bits = base.copy()
+        bits[net.bits_of(what, name)] = True
+        keys.append(pack_bits(bits))
+    fingerprints = list(dict.fromkeys(net.canonical(keys)))
+    states = net.states(fingerprints)
+    assert len(set(states.topology)) < len(fingerprints)  # the system cuts keep the intact routes
+    samples = np.repeat(np.arange(3), len(fingerprints))
+    state = np.tile(np.arange(len(fingerprints)), 3)
+    up = np.asarray(states.region_up)[state]
+    demand = eng.paths.market_at(t, samples)[1].astype(float)
+    capacity = eng.capacity_mw[1, t][None, :] * up
+    twin = twins(1, samples, state, states.topology)
+    assert (twin != np.arange(len(twin))).any()
+    alone = net.evaluate(states, Batch(state, demand, capacity))
+    shared = net.evaluate(states, Batch(state, demand, capacity, twin=twin))
+    for name in Metrics.FIELDS:
+        np.testing.assert_allclose(getattr(shared, name), getattr(alone, name), rtol=1e-12, atol=1e-12, err_msg=name)

@@ -67,10 +67,22 @@ def evaluate_chunks(eng: Engine, states, t: int, sample_ids: np.ndarray, state_i
         demand = xp.asarray(eng.paths.market_at(t, ids).reshape(C * len(ids), m))
         cap = eng.capacity_mw[:, t, :][:, None, :] * region_up[st][None]
         batch = Batch(np.tile(st, C), demand, xp.asarray(cap.reshape(C * len(ids), n)), np.repeat(classes, len(ids)),
-                      reference)
+                      reference, twins(C, ids, st, states.topology))
         metrics = net.evaluate(states, batch)
         outs.append({k: kernels.to_numpy(getattr(metrics, k)).reshape(C, len(ids), -1) for k in Metrics.FIELDS})
     return Metrics(**{k: np.concatenate([o[k] for o in outs], axis=1) for k in Metrics.FIELDS})
+
+
+def twins(C: int, sample_ids: np.ndarray, state_ids: np.ndarray, topology: np.ndarray | None) -> np.ndarray | None:
+    """For the C x E elements of a chunk (curve-major): the first element with the same curve, sample and
+    topology (routes and regions in service). Such elements differ only in link capacities (a failed
+    system on a link that stays up), so they share the demand, the region capacity and the assignment."""
+    if topology is None:
+        return None
+    E = len(sample_ids)
+    key = np.stack([np.repeat(np.arange(C), E), np.tile(sample_ids, C), np.tile(topology[state_ids], C)], axis=1)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    return first[inverse.ravel()]
 
 
 def capacity_classes(eng: Engine, t: int) -> np.ndarray:

@@ -6,9 +6,10 @@ segment ``s`` (one system on one link), bit ``S + k`` for corridor ``k`` (every 
 into what the evaluation needs: which links are out, each link's capacity (the sum over its segments in
 service; a link leaves the graph when none is, or when a region at either end is down) and which regions
 are down. States repeat a lot (most samples run on the intact network most of the time), so the topology
-work is done once per distinct state and cached: shortest paths and next hops (:func:`kernels.apsp`),
-each market's access region (its nearest region in service), the market-to-region RTTs and the link
-capacities.
+work is done once per distinct topology (links and regions in service) and cached: shortest paths and
+next hops (:func:`kernels.apsp`), each market's access region (its nearest region in service) and the
+market-to-region RTTs; states that differ only in link capacities (a failed system on a link that stays
+up) share them.
 
 Per batch element (a curve x sample x state) the evaluation is DESIGN §7-8:
 1. assign demand to regions nearest-first within capacity (:func:`kernels.spill.assign_nearest_first`);
@@ -19,7 +20,8 @@ Per batch element (a curve x sample x state) the evaluation is DESIGN §7-8:
 4. demand counts as served within the target when its RTT including queueing meets it.
 The assignment uses propagation RTTs; queueing then re-classifies on-time vs late (one pass of the
 fixed point, documented in the README). An overloaded arc (rho >= 1) has infinite delay: what crosses
-it is late, never NaN.
+it is late, never NaN. Steps 1-2 do not depend on link capacities, so *twins* (elements of one sample
+that differ only in them) share them and only steps 3-4 run per element.
 """
 from __future__ import annotations
 
@@ -27,13 +29,14 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from kernels import apsp, mm1_wait, to_numpy
-from kernels.backend import scatter_add, unique_inverse
-from kernels.paths import loads_by_state, loads_on_hops, paths_differ, sums_on_hops, walk_arcs
-from kernels.spill import assign_nearest_first, region_order
+from kernels.backend import scatter_add, stable_argsort, unique_inverse
+from kernels.paths import loads_by_state, loads_on_hops, paths_differ, walk_arcs
+from kernels.spill import Spill, assign_nearest_first, region_order
 from sim.model.network import NetworkArrays
 
 BITS_PER_GBIT = 1e9
@@ -56,6 +59,10 @@ class Batch:
     # traffic is routed on it once and only moved where another state's paths differ. None: route
     # every state in full.
     reference: bytes | None = None
+    # [B] int or None: for each element, an element of the batch with the same assignment (same demand,
+    # same regions in service and routes; only link capacities may differ, which the assignment does not
+    # see): the assignment is computed once for both
+    twin: np.ndarray | None = None
 
 
 @dataclass
@@ -87,6 +94,7 @@ class States:
     next_hop: object  # [U, N, N]
     sorted_rtt: object  # [U, M, N] rtt_ms in that order
     link_capacity_gbps: object  # [U, L] capacity left on each link (0 where out of service)
+    topology: np.ndarray | None = None  # [U] host int: states with the same id share routes and regions up
 
 
 class Network:
@@ -109,6 +117,7 @@ class Network:
         self._canon: dict[bytes, bytes] = {}  # state key -> fingerprint (a hash)
         self._small: OrderedDict[bytes, tuple] = OrderedDict()  # fingerprint -> state arrays, LRU
         self._key_of: dict[bytes, bytes] = {}  # fingerprint -> a key that produces it (to recompute)
+        self._topology: OrderedDict[bytes, tuple] = OrderedDict()  # links / regions out -> shared arrays, LRU
         self._lock = threading.RLock()  # evaluations may run on several threads; the caches are shared
         self.cache_states = max(16, int(cache_bytes // self.state_bytes))
         # shortest paths of a chunk of states hold ~6 float64 [n, n] temporaries each
@@ -176,16 +185,61 @@ class Network:
         do not wait for each other's (a state two threads both miss is computed twice, harmlessly)."""
         with self._lock:
             missing = [k for k in dict.fromkeys(keys) if k not in self._canon]
-        for lo in range(0, len(missing), self.compute_states):
-            part = missing[lo: lo + self.compute_states]
+        if not missing:
+            with self._lock:
+                return [self._canon[k] for k in keys]
+        # A state whose links and regions in service are those of a state already computed (a failed
+        # system on a link that stays up) shares its shortest paths and market orders: only the
+        # capacities are its own. Shortest paths are computed once per such topology.
+        topology, capacity = self._topologies(missing)
+        with self._lock:
+            first = {t: k for k, t in zip(missing, topology) if t not in self._topology}
+        new = list(dict.fromkeys(first.values()))
+        for lo in range(0, len(new), self.compute_states):
+            part = new[lo: lo + self.compute_states]
             computed = self._compute(part)
             with self._lock:
                 for key, (fingerprint, small) in zip(part, computed):
-                    self._canon[key] = fingerprint
-                    self._key_of.setdefault(fingerprint, key)
-                    self._remember(fingerprint, small)
+                    self._remember_topology(topology[missing.index(key)], small)
         with self._lock:
+            for key, t, cap in zip(missing, topology, capacity):
+                if t in self._topology:
+                    self._topology.move_to_end(t)
+                prefix, shared = self._topology.get(t) or self._recompute_topology(key, t)
+                fingerprint = hashlib.blake2b(prefix + cap.tobytes(), digest_size=16).digest()
+                self._canon[key] = fingerprint
+                self._key_of.setdefault(fingerprint, key)
+                if fingerprint not in self._small:
+                    self._remember(fingerprint, shared + (self.xp.asarray(cap),))
             return [self._canon[k] for k in keys]
+
+    def _topologies(self, keys: list[bytes]) -> tuple[list[bytes], np.ndarray]:
+        """Per state key: the bytes of its (link out, region down) masks, and its link capacities."""
+        link_out, capacity, region_down = self.state_arrays(self._bits(keys))
+        topology = [np.packbits(o).tobytes() + np.packbits(d).tobytes() for o, d in zip(link_out, region_down)]
+        return topology, capacity
+
+    def _remember_topology(self, topology: bytes, small: tuple) -> None:
+        """Keep a computed state's topology arrays (all but the capacities) for the states that share it;
+        the fingerprint prefix is that of :meth:`_compute` (next hops, regions down)."""
+        region_down = ~to_numpy(small[3]).astype(bool)
+        prefix = to_numpy(small[4]).tobytes() + np.packbits(region_down).tobytes()
+        self._topology[topology] = (prefix, small[:6])
+        while len(self._topology) > self.cache_states:
+            self._topology.popitem(last=False)
+
+    def _recompute_topology(self, key: bytes, topology: bytes) -> tuple[bytes, tuple]:
+        """The topology arrays of ``key`` when the bounded cache has let them go (rare): compute again.
+        Called with the lock held; the lock is re-entrant."""
+        (_, small), = self._compute([key])
+        self._remember_topology(topology, small)
+        return self._topology[topology]
+
+    def _bits(self, keys: list[bytes]) -> np.ndarray:
+        """State keys as a bool array ``[U, n_bits]``."""
+        bits = np.unpackbits(np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), -1), axis=1,
+                             bitorder="little")
+        return bits[:, : self.n_bits].astype(bool)
 
     def states(self, fingerprints: list[bytes]) -> States:
         """Stack the topology arrays of distinct states (fingerprints from :meth:`canonical`)."""
@@ -205,7 +259,9 @@ class Network:
                     self._remember(f, small)
         small = [found[f] for f in fingerprints]
         rtt, access, order, up, next_hop, sorted_rtt, capacity = (xp.stack([s[i] for s in small]) for i in range(7))
-        return States(rtt, access, up, order, next_hop, sorted_rtt, capacity)
+        ids: dict[int, int] = {}  # states sharing a topology share its arrays (see canonical)
+        topology = np.array([ids.setdefault(id(s[4]), len(ids)) for s in small], dtype=np.int64)
+        return States(rtt, access, up, order, next_hop, sorted_rtt, capacity, topology)
 
     def _remember(self, fingerprint: bytes, small: tuple) -> None:
         self._small[fingerprint] = small
@@ -214,9 +270,7 @@ class Network:
 
     def _compute(self, keys: list[bytes]) -> list[tuple[bytes, tuple]]:
         xp, a = self.xp, self.arrays
-        bits = np.unpackbits(np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), -1), axis=1,
-                             bitorder="little")
-        link_out, capacity, region_down = self.state_arrays(bits[:, : self.n_bits].astype(bool))
+        link_out, capacity, region_down = self.state_arrays(self._bits(keys))
         weight = np.broadcast_to(a.weight_ms, (len(keys),) + a.weight_ms.shape).copy()
         u_idx, l_idx = np.nonzero(link_out)
         weight[u_idx, a.edge_u[l_idx], a.edge_v[l_idx]] = np.inf
@@ -247,10 +301,26 @@ class Network:
         the nearest) neither travels nor queues, and is counted on dense ``[B, M]`` arrays. Everything
         else works on the sparse list of grants that spilled, so the cost follows the demand that
         moves, not elements x markets x regions.
+
+        Twins (``batch.twin``: elements that differ only in link capacities, a failed system on a link
+        that stays up) share everything up to the link loads, which the assignment and the routing do not
+        see: that part runs once per *primary* element; queueing and what depends on it run per element.
         """
-        xp, n, m_count = self.xp, self.n_regions, self.n_markets
-        state = xp.asarray(batch.state)
         B = len(batch.state)
+        twin = np.arange(B) if batch.twin is None else np.asarray(batch.twin)
+        primary, prim_of = np.unique(twin, return_inverse=True)
+        state = np.asarray(batch.state)
+        if len(primary) < B:
+            p = self.xp.asarray(primary)
+            batch = Batch(state[primary], batch.demand_mw[p], batch.capacity_mw[p],
+                          None if batch.capacity_group is None else np.asarray(batch.capacity_group)[primary],
+                          batch.reference)
+        return self._per_element(states, state, self._routed(states, batch), prim_of.ravel())
+
+    def _routed(self, states: States, batch: Batch) -> "_Routed":
+        """Assignment, grants and link loads (east-west and user traffic) of the batch, no queueing."""
+        xp, n = self.xp, self.n_regions
+        state = xp.asarray(batch.state)
         spill = assign_nearest_first(batch.demand_mw, batch.capacity_mw, states.rtt_ms, states.order, state,
                                      sorted_rtt=states.sorted_rtt)
         home_dense = xp.maximum(states.access[state], 0)  # [B, M]
@@ -263,10 +333,39 @@ class Network:
         trip, trip_of = unique_inverse(xp, (b[far] * n + region[far]) * n + home[far])
         user_gbps = xp.zeros(trip.size, dtype=xp.float64)
         scatter_add(xp, user_gbps, trip_of, mw[far] * self.user_gbps_per_mw)
-        capacity = states.link_capacity_gbps[state]  # [B, L] what the element's state leaves
-        loads, wait_ms, trip_queue_ms = self._trips(states, state, trip, user_gbps,
-                                                    self._east_west_loads(states, batch), capacity)
-        rtt_ms[far] += trip_queue_ms[trip_of]
+        grant_trip = xp.full(b.size, -1, dtype=xp.int64)
+        grant_trip[far] = trip_of
+        loads, spans, walks = self._user_trips(states, state, trip, user_gbps, self._east_west_loads(states, batch))
+        return _Routed(spill, near_mw, b, m, region, rtt_ms, mw, home, grant_trip, trip, state, loads, spans, walks)
+
+    def _per_element(self, states: States, state: np.ndarray, r: "_Routed", prim_of: np.ndarray) -> Metrics:
+        """Queueing and metrics of every element; element e shares the routed part of ``prim_of[e]``."""
+        xp, n, m_count = self.xp, self.n_regions, self.n_markets
+        B, P = prim_of.size, r.loads.shape[0]
+        members = np.argsort(prim_of, kind="stable")  # elements grouped by primary, the primary first
+        count = np.bincount(prim_of, minlength=P)
+        start = np.cumsum(count) - count
+        rank = np.empty(B, dtype=np.int64)
+        rank[members] = np.arange(B) - np.repeat(start, count)
+        pick = xp.asarray(prim_of)
+        capacity = states.link_capacity_gbps[xp.asarray(state)]  # [B, L] what the element's state leaves
+        loads = r.loads if P == B else r.loads[pick]
+        service_pps = xp.repeat(capacity * self.packets_per_gbit, 2, axis=1)  # arcs 2l, 2l + 1: link l
+        wait_ms = mm1_wait(loads * self.packets_per_gbit, service_pps)
+        wait_ms *= 1000.0
+        both_ways_ms = wait_ms[:, 0::2] + wait_ms[:, 1::2]  # [B, links]: arcs 2l and 2l + 1 are link l
+        queue_ms, pair_start = self._trip_queues(states, r, both_ways_ms, xp.asarray(members),
+                                                 xp.asarray(start), xp.asarray(count))
+        # every element's grants: its primary's, in their order
+        g_src, g_elem = _expand_rows(xp, r.b, pick, P)
+        b, m, region, mw, home = g_elem, r.m[g_src], r.region[g_src], r.mw[g_src], r.home[g_src]
+        rtt_ms = r.rtt_ms[g_src]
+        trip = r.grant_trip[g_src]
+        far = xp.nonzero(trip >= 0)[0]
+        rtt_ms[far] += queue_ms[pair_start[trip[far]] + xp.asarray(rank)[b[far]]]
+        spill = r.spill
+        nearest, nearest_rtt = spill.nearest[pick], spill.nearest_rtt[pick]
+        near_mw, served, unmet = r.near_mw[pick], spill.served[pick], spill.unmet[pick]
         grant_market = b * m_count + m
 
         def per_market(values):  # finite values: a plain scatter
@@ -274,52 +373,62 @@ class Network:
             scatter_add(xp, out, grant_market, values)
             return out.reshape(B, m_count)
 
-        within = near_mw * (spill.nearest_rtt <= self.slo_ms) + per_market(mw * (rtt_ms <= self.slo_ms))
+        within = near_mw * (nearest_rtt <= self.slo_ms) + per_market(mw * (rtt_ms <= self.slo_ms))
         region_load = xp.zeros(B * n, dtype=xp.float64)
-        scatter_add(xp, region_load, (xp.arange(B)[:, None] * n + spill.nearest).reshape(-1), near_mw.reshape(-1))
+        scatter_add(xp, region_load, (xp.arange(B)[:, None] * n + nearest).reshape(-1), near_mw.reshape(-1))
         scatter_add(xp, region_load, b * n + region, mw)
-        near_rtt_weighted = near_mw * xp.where(near_mw > 0, spill.nearest_rtt, 0.0)  # no 0 x inf
+        near_rtt_weighted = near_mw * xp.where(near_mw > 0, nearest_rtt, 0.0)  # no 0 x inf
         rtt_weighted = near_rtt_weighted + _sum_by(xp, grant_market, mw * rtt_ms, B * m_count).reshape(B, m_count)
-        served = spill.served
         busier = xp.maximum(loads[:, 0::2], loads[:, 1::2])
         util = busier / xp.where(capacity > 0, capacity, 1.0)  # a link out of service carries nothing
-        return Metrics(region_load.reshape(B, n), within, served - within, spill.unmet,
+        return Metrics(region_load.reshape(B, n), within, served - within, unmet,
                        served - near_mw - per_market(mw * (region == home)), rtt_weighted, busier,
                        xp.maximum(wait_ms[:, 0::2], wait_ms[:, 1::2]), util)
 
-    def _trips(self, states: States, state, trip, user_gbps, loads, capacity_gbps):
-        """Route user trips (``trip`` = (element * n + serving region) * n + access region) onto
-        ``loads`` [B, arcs] (which holds the east-west traffic), then queueing at the links' capacities
-        ``capacity_gbps`` [B, L]: returns (loads, M/M/1 wait per arc in ms, queueing of each trip there
-        and back in ms).
+    def _walk(self, states: States, state, trip, sl):
+        n = self.n_regions
+        tb, serving, access_region = trip[sl] // (n * n), (trip[sl] // n) % n, trip[sl] % n
+        return walk_arcs(state[tb], serving, access_region, states.next_hop, self.arrays.arc_index)
 
-        Requests retrace the path of the responses (on symmetric links the reverse of a shortest path
-        is one), so a trip queues on both directions of every link of its one path. Trips go in slices
-        whose paths (at most n hops each) fit the hop budget; the hops serve both the loads and the
-        delay while they fit, and are walked again otherwise."""
-        xp, n, arcs, B = self.xp, self.n_regions, 2 * self.n_links, loads.shape[0]
-        tb, serving, access_region = trip // (n * n), (trip // n) % n, trip % n
+    def _user_trips(self, states: States, state, trip, user_gbps, loads):
+        """Route user trips (``trip`` = (element * n + serving region) * n + access region) onto
+        ``loads`` [B, arcs] (which holds the east-west traffic): returns (loads, the trips' slices, their
+        walks). Trips go in slices whose paths (at most n hops each) fit the hop budget; the walks are kept
+        for the queueing while they fit, and walked again otherwise (None)."""
+        n, arcs, B = self.n_regions, 2 * self.n_links, loads.shape[0]
         step = max(1, TRIP_HOPS_KEPT // n)
         spans = [slice(lo, lo + step) for lo in range(0, trip.size, step)]
-
-        def walk(sl):
-            return walk_arcs(state[tb[sl]], serving[sl], access_region[sl], states.next_hop, self.arrays.arc_index)
-
-        backs, kept = [], 0
+        walks, kept = [], 0
         for sl in spans:
-            back = walk(sl)
-            loads += loads_on_hops(back, tb[sl], user_gbps[sl], arcs, B)
+            back = self._walk(states, state, trip, sl)
+            loads += loads_on_hops(back, trip[sl] // (n * n), user_gbps[sl], arcs, B)
             kept += back.walker.size
-            backs.append(back if kept <= TRIP_HOPS_KEPT else None)
-        service_pps = xp.repeat(capacity_gbps * self.packets_per_gbit, 2, axis=1)  # arcs 2l, 2l + 1: link l
-        wait_ms = mm1_wait(loads * self.packets_per_gbit, service_pps)
-        wait_ms *= 1000.0
-        both_ways_ms = wait_ms[:, 0::2] + wait_ms[:, 1::2]  # [B, links]: arcs 2l and 2l + 1 are link l
-        queue_ms = xp.zeros(trip.size, dtype=xp.float64)
-        for sl, back in zip(spans, backs):
-            back = back if back is not None else walk(sl)
-            queue_ms[sl] = sums_on_hops(back._replace(arc=back.arc // 2), tb[sl], both_ways_ms)
-        return loads, wait_ms, queue_ms
+            walks.append(back if kept <= TRIP_HOPS_KEPT else None)
+        return loads, spans, walks
+
+    def _trip_queues(self, states: States, r: "_Routed", both_ways_ms, members, start, count):
+        """Queueing there and back of every (element, trip) pair, in ms, and where each trip's pairs
+        start: the pairs of trip t are its primary's elements (``members[start[p]: start[p] + count[p]]``)
+        in order. Requests retrace the path of the responses (on symmetric links the reverse of a shortest
+        path is one), so a trip queues on both directions of every link of its one path."""
+        xp, n = self.xp, self.n_regions
+        per_trip = count[r.trip // (n * n)]  # elements sharing each trip's primary
+        pair_start = xp.cumsum(per_trip) - per_trip
+        queue_ms = xp.zeros(int(per_trip.sum()), dtype=xp.float64)
+        for sl, back in zip(r.spans, r.walks):
+            back = back if back is not None else self._walk(states, r.state, r.trip, sl)
+            trip_of_hop = back.walker + sl.start
+            rep = per_trip[trip_of_hop]
+            offset = xp.arange(int(rep.sum())) - xp.repeat(xp.cumsum(rep) - rep, rep)
+            pair = xp.repeat(pair_start[trip_of_hop], rep) + offset
+            element = members[xp.repeat(start[r.trip[trip_of_hop] // (n * n)], rep) + offset]
+            scatter_add(xp, queue_ms, pair, both_ways_ms[element, xp.repeat(back.arc // 2, rep)])
+            blocked = xp.nonzero(back.unreachable)[0] + sl.start  # no path: inf for each of its pairs
+            if blocked.size:
+                rep = per_trip[blocked]
+                queue_ms[xp.repeat(pair_start[blocked], rep) + xp.arange(int(rep.sum()))
+                         - xp.repeat(xp.cumsum(rep) - rep, rep)] = xp.inf
+        return queue_ms, pair_start
 
     def _east_west_loads(self, states: States, batch: Batch):
         """East-west traffic depends only on (capacity, state): route it once per distinct pair
@@ -372,15 +481,21 @@ class Network:
         xp, arcs, step = self.xp, 2 * self.n_links, self._group_step()
         flows_by_cap = self.east_west(xp.asarray(caps))  # [K, n, n]
         out = xp.zeros((len(cap_of), arcs), dtype=xp.float64)
-        for lo in range(0, len(cap_of), step):
-            st = xp.asarray(state[lo: lo + step])
+        # groups whose state routes exactly like the reference (a failed system on a link that stays up)
+        # move nothing: only the others are compared pair by pair
+        moved = to_numpy((next_hop != reference).reshape(len(next_hop), -1).any(axis=1))[np.asarray(state)]
+        rows = np.flatnonzero(moved)
+        for lo in range(0, len(rows), step):
+            part = rows[lo: lo + step]
+            st = xp.asarray(np.asarray(state)[part])
             g, s, d = xp.nonzero(paths_differ(next_hop[st], reference[0]))  # never i == j
             if g.size == 0:
                 continue
-            flows = flows_by_cap[xp.asarray(cap_of[lo: lo + step])[g], s, d]
-            out[lo: lo + step] += loads_by_state(g, s, d, flows, st, next_hop, self.arrays.arc_index, arcs, len(st))
-            out[lo: lo + step] -= loads_by_state(g, s, d, flows, xp.zeros(len(st), dtype=xp.int64), reference,
-                                                 self.arrays.arc_index, arcs, len(st))
+            flows = flows_by_cap[xp.asarray(cap_of[part])[g], s, d]
+            target = xp.asarray(part)
+            out[target] += loads_by_state(g, s, d, flows, st, next_hop, self.arrays.arc_index, arcs, len(st))
+            out[target] -= loads_by_state(g, s, d, flows, xp.zeros(len(st), dtype=xp.int64), reference,
+                                          self.arrays.arc_index, arcs, len(st))
         return out
 
 
@@ -402,6 +517,41 @@ def market_rtt_ms(access_rtt_ms: np.ndarray, dist_ms: np.ndarray, region_up: np.
     rtt = np.where(region_up[:, None, :], rtt, np.inf)
     access = np.where(none_up[:, None], -1, access)
     return access, rtt
+
+
+class _Routed(NamedTuple):
+    """What a batch's primaries share with their twins: the assignment, the grants (``b`` indexes the
+    primaries), each grant's trip (-1: served at its access region) and the link loads with the walks."""
+
+    spill: Spill
+    near_mw: object
+    b: object
+    m: object
+    region: object
+    rtt_ms: object
+    mw: object
+    home: object
+    grant_trip: object
+    trip: object
+    state: object
+    loads: object
+    spans: list
+    walks: list
+
+
+def _expand_rows(xp, owner, pick, P: int):
+    """Rows of a list owned by ``P`` primaries (``owner[k]``), repeated for ``B`` elements (element e gets
+    the rows of ``pick[e]``, in their order): (source row, element) per repeated row."""
+    B = pick.size
+    if B == P:  # every element is its own primary
+        return xp.arange(owner.size), owner
+    counts = xp.bincount(owner, minlength=P) if owner.size else xp.zeros(P, dtype=xp.int64)
+    order = stable_argsort(xp, owner)
+    starts = xp.cumsum(counts) - counts
+    per_element = counts[pick]
+    element = xp.repeat(xp.arange(B), per_element)
+    offset = xp.arange(element.size) - xp.repeat(xp.cumsum(per_element) - per_element, per_element)
+    return order[xp.repeat(starts[pick], per_element) + offset], element
 
 
 def _split_grants(xp, spill, home):
