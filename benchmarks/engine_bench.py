@@ -5,6 +5,7 @@
     python benchmarks/engine_bench.py --sites               # 37 sites vs Topology Zoo graphs of ~200 and 754 nodes
     python benchmarks/engine_bench.py --profile             # cProfile of one default run
     python benchmarks/engine_bench.py --compare-exact       # nearest-first policy vs the exact optimum
+    python benchmarks/engine_bench.py --against OTHER --pairs 3   # this checkout vs another, run for run
 
 Each measured run is a fresh subprocess, so its peak resident memory is its own. Times are wall-clock
 seconds of the whole simulation (`sim.run`, report not drawn), as a user waits for them.
@@ -27,15 +28,16 @@ import sim
 t = time.perf_counter()
 r = sim.run(sys.argv[1], samples=int(sys.argv[2]), seed=1, backend=sys.argv[3], progress=False, report=False,
             max_memory_gb=float(sys.argv[4]))
-print(json.dumps({"wall_s": time.perf_counter() - t, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+use = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"wall_s": time.perf_counter() - t, "cpu_s": use.ru_utime + use.ru_stime, "peak_mb": use.ru_maxrss / 1024,
                   "sites": len(r.tables["footprint_regions"]), "links": len(r.tables["footprint_links"])}))
 """
 
 
-def measure(scenario: Path, samples: int, backend: str, max_memory_gb: float) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def measure(scenario: Path, samples: int, backend: str, max_memory_gb: float, root: Path = ROOT) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(root))
     out = subprocess.run([sys.executable, "-c", CHILD, str(scenario), str(samples), backend, str(max_memory_gb)],
-                         capture_output=True, text=True, env=env, check=False)
+                         capture_output=True, text=True, env=env, check=False, cwd=root)
     if out.returncode != 0:
         return {"error": (out.stderr.strip().splitlines() or ["?"])[-1]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -63,6 +65,28 @@ def bench_samples(args, folder: Path) -> list[dict]:
         rows.append({"scenario": "alibaba-2025" + (" (no random failures)" if args.no_failures else ""),
                      "samples": samples, **r})
         print(table(rows[-1:]), flush=True)
+    return rows
+
+
+def bench_against(args) -> list[dict]:
+    """Whole processes of the default scenario run for run against another checkout (``--against``, e.g.
+    ``git worktree add ../base COMMIT``), alternating A B A B ..., each with its own scenario file, so
+    that a machine whose speed drifts weighs on both sides; the ratio is the median of the pair ratios."""
+    other = Path(args.against).resolve()
+    samples = int(args.samples.split(",")[-1])
+    rows = []
+    for k in range(args.pairs):
+        pair = {}
+        for side, root in (("A (other)", other), ("B (this)", ROOT)):
+            r = measure(root / "scenarios" / "alibaba-2025.yaml", samples, args.backend, args.max_memory, root)
+            rows.append({"pair": k + 1, "side": side, "samples": samples, **r})
+            pair[side] = r
+            print(table(rows[-1:]), flush=True)
+    for key in ("wall_s", "cpu_s"):
+        ratios = [b[key] / a[key] for a, b in zip(rows[0::2], rows[1::2]) if key in a and key in b]
+        if ratios:
+            print(f"{key}: B / A, median of {len(ratios)} pairs = {sorted(ratios)[len(ratios) // 2]:.3f} "
+                  f"(pairs: {', '.join(f'{x:.3f}' for x in ratios)})")
     return rows
 
 
@@ -178,6 +202,8 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--compare-exact", action="store_true")
     parser.add_argument("--exact-samples", type=int, default=4)
+    parser.add_argument("--against", help="a checkout of another commit: run the default scenario here and there in turn")
+    parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--json", help="write the measured rows here")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -186,6 +212,10 @@ def main() -> int:
         return 0
     if args.compare_exact:
         compare_exact(args)
+        return 0
+    if args.against:
+        rows = bench_against(args)
+        print(table(rows))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         rows = bench_sites(args, Path(tmp)) if args.sites else bench_samples(args, Path(tmp))

@@ -637,7 +637,7 @@ def _plot_rtt(extras: _Extras, path: Path) -> None:
     ax.fill_between(line, line / 1.2, line * 1.2, color="0.9", label="±20 %")
     ax.plot(line, line, color="0.3", lw=1, label="y = x")
     ax.plot(lat["far"], lat["far_predicted"], ".", color="0.7", ms=5,
-            label=f"an end > {REGION_MATCH_KM:g} km from any region ({len(lat['far'])})")
+            label=f"not a region pair: an end > {REGION_MATCH_KM:g} km from every region, or one region ({len(lat['far'])})")
     ax.plot(lat["measured"], lat["baseline"], "x", color="0.45", ms=5, label="point-to-point baseline")
     ax.plot(lat["measured"], lat["predicted"], "o", color="#d9541e", ms=5,
             label=f"routed along the backbone ({len(lat['measured'])} region pairs)")
@@ -719,7 +719,8 @@ def _page_text(rows, made, folder, quick, runtime_s, speed) -> str:
             "wait_tail.png": "Waiting-time distribution of the M/M/4 queue at rho = 0.8 against the Erlang C tail.",
             "rtt_scatter.png": "Predicted (routed along the default backbone) against measured round-trip times, "
                                "with the y = x line and a ±20 % band; crosses: the point-to-point baseline; grey "
-                               "dots: pairs with an end far from every region (reported apart).",
+                               "dots: pairs that are not two different regions' (an end farther than 300 km from "
+                               "every region, or both ends at one region), reported apart.",
             "network.png": "Check-4 network: per-link utilisation and per-stream mean latency, packet-level "
                            "SimPy model against one batched kernel evaluation."}
     images = "\n\n".join(f"![{name}]({folder}/{name})\n\n*{figs[name]}*" for name in made)
