@@ -102,6 +102,21 @@ def unique_inverse(xp: ModuleType, keys: Any) -> tuple[Any, Any]:
     return sorted_keys[new], inverse
 
 
+def repeat_each(xp: ModuleType, counts: Any) -> tuple[Any, Any]:
+    """For groups of ``counts[k]`` items laid end to end: each item's group ``k`` and its offset within
+    the group (``xp.repeat(arange, counts)`` and ``arange(total) - start of the group``). CuPy's ``repeat``
+    takes no array of counts, so on CuPy the groups come from a ``searchsorted`` on the cumulative counts
+    (this CuPy branch has not yet run on a GPU)."""
+    counts = xp.asarray(counts)
+    ends = xp.cumsum(counts)
+    total = int(ends[-1]) if counts.size else 0
+    if xp is np:
+        group = np.repeat(np.arange(counts.size), counts)
+    else:
+        group = xp.searchsorted(ends, xp.arange(total), side="right")
+    return group, xp.arange(total) - (ends - counts)[group]
+
+
 def stable_argsort(xp: ModuleType, a: Any, axis: int = -1) -> Any:
     """``argsort`` that keeps equal keys in order, on both backends (CuPy's argsort is always stable
     and takes no ``kind``)."""

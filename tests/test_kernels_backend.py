@@ -29,3 +29,14 @@ def test_scatter_add_sums_repeated_indices():
     target = np.zeros(4)
     scatter_add(np, target, np.array([1, 3, 1, 1]), np.array([1.0, 2.0, 3.0, 4.0]))
     np.testing.assert_array_equal(target, [0.0, 8.0, 0.0, 2.0])
+
+
+def test_repeat_each_gives_groups_and_offsets():
+    import numpy as np
+
+    from kernels.backend import repeat_each
+
+    group, offset = repeat_each(np, np.array([2, 0, 3, 1]))
+    assert group.tolist() == [0, 0, 2, 2, 2, 3] and offset.tolist() == [0, 1, 0, 1, 2, 0]
+    group, offset = repeat_each(np, np.array([], dtype=np.int64))
+    assert group.size == 0 and offset.size == 0

@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 
 from kernels import apsp, mm1_wait, to_numpy
-from kernels.backend import scatter_add, stable_argsort, unique_inverse
+from kernels.backend import repeat_each, scatter_add, stable_argsort, unique_inverse
 from kernels.paths import loads_by_state, loads_on_hops, paths_differ, walk_arcs
 from kernels.spill import Spill, assign_nearest_first, region_order
 from sim.model.network import NetworkArrays
@@ -418,16 +418,15 @@ class Network:
         for sl, back in zip(r.spans, r.walks):
             back = back if back is not None else self._walk(states, r.state, r.trip, sl)
             trip_of_hop = back.walker + sl.start
-            rep = per_trip[trip_of_hop]
-            offset = xp.arange(int(rep.sum())) - xp.repeat(xp.cumsum(rep) - rep, rep)
-            pair = xp.repeat(pair_start[trip_of_hop], rep) + offset
-            element = members[xp.repeat(start[r.trip[trip_of_hop] // (n * n)], rep) + offset]
-            scatter_add(xp, queue_ms, pair, both_ways_ms[element, xp.repeat(back.arc // 2, rep)])
+            hop, offset = repeat_each(xp, per_trip[trip_of_hop])  # each hop once per element of its trip
+            trip_of_pair_hop = trip_of_hop[hop]
+            pair = pair_start[trip_of_pair_hop] + offset
+            element = members[start[r.trip[trip_of_pair_hop] // (n * n)] + offset]
+            scatter_add(xp, queue_ms, pair, both_ways_ms[element, back.arc[hop] // 2])
             blocked = xp.nonzero(back.unreachable)[0] + sl.start  # no path: inf for each of its pairs
             if blocked.size:
-                rep = per_trip[blocked]
-                queue_ms[xp.repeat(pair_start[blocked], rep) + xp.arange(int(rep.sum()))
-                         - xp.repeat(xp.cumsum(rep) - rep, rep)] = xp.inf
+                which, offset = repeat_each(xp, per_trip[blocked])
+                queue_ms[pair_start[blocked][which] + offset] = xp.inf
         return queue_ms, pair_start
 
     def _east_west_loads(self, states: States, batch: Batch):
@@ -548,10 +547,8 @@ def _expand_rows(xp, owner, pick, P: int):
     counts = xp.bincount(owner, minlength=P) if owner.size else xp.zeros(P, dtype=xp.int64)
     order = stable_argsort(xp, owner)
     starts = xp.cumsum(counts) - counts
-    per_element = counts[pick]
-    element = xp.repeat(xp.arange(B), per_element)
-    offset = xp.arange(element.size) - xp.repeat(xp.cumsum(per_element) - per_element, per_element)
-    return order[xp.repeat(starts[pick], per_element) + offset], element
+    element, offset = repeat_each(xp, counts[pick])
+    return order[starts[pick][element] + offset], element
 
 
 def _split_grants(xp, spill, home):
