@@ -149,6 +149,23 @@ def test_calibration_recovers_a_known_routed_model():
                                truth, rtol=1e-6)
 
 
+def test_latency_on_the_measured_file_keeps_the_measurements_and_meets_the_targets(tmp_path):
+    """`infrasim latency` on the project's own measured pairs: the measured rtt_ms stays, the prediction
+    goes beside it, and on the region pairs it meets the targets (median <= 8 %, P90 <= 25 %)."""
+    from sim.model.scenario import load_scenario
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "out.csv"
+    write_latency_csv(load_scenario(root / "scenarios" / "alibaba-2025.yaml"), root / "sim/data/measured_rtt.csv", out)
+    got = pd.read_csv(out)
+    measured = load_measured()
+    np.testing.assert_array_equal(got["rtt_ms"], measured["rtt_ms"])
+    pairs = [(p["a_name"], p["b_name"]) for p in REPORT["pairs"] if p["region_pair"]]
+    rows = got.set_index(["a_name", "b_name"]).loc[pairs]
+    ape = 100 * np.abs(rows["predicted_rtt_ms"] - rows["rtt_ms"]) / rows["rtt_ms"]
+    assert np.median(ape) <= 8.0 and np.percentile(ape, 90) <= 25.0
+
+
 def test_user_ends_add_the_last_mile_and_sites_do_not(tmp_path):
     pairs = tmp_path / "p.csv"
     pairs.write_text("a_lat,a_lon,b_lat,b_lon,a_kind,b_kind\n1.35,103.82,1.35,103.82,site,site\n"

@@ -73,7 +73,8 @@ def predict_rtt_ms(net, cfg: LatencyConfig, a_lat, a_lon, b_lat, b_lon, rtt_matr
 
 
 def write_latency_csv(scenario, pairs_path, out_path=None, net=None) -> str:
-    """``infrasim latency``: add ``rtt_ms`` to every row of ``pairs_path``, keeping every other column.
+    """``infrasim latency``: add ``rtt_ms`` to every row of ``pairs_path``, keeping every other column
+    (``predicted_rtt_ms`` when the file already has an ``rtt_ms`` column, as measured data does).
 
     Writes ``out_path`` and returns ""; with ``out_path`` None returns the CSV text instead. The
     network is the scenario's (``sim.model.network.scenario_network``) unless ``net`` is given.
@@ -85,7 +86,9 @@ def write_latency_csv(scenario, pairs_path, out_path=None, net=None) -> str:
     out = frame.copy()
     rtt = predict_rtt_ms(net, cfg, coords["a_lat"], coords["a_lon"], coords["b_lat"], coords["b_lon"],
                          a_user=coords["a_user"], b_user=coords["b_user"])
-    out["rtt_ms"] = np.round(rtt, 3) if len(frame) else []
+    # a file of measured round trips keeps its own rtt_ms: the prediction goes beside it
+    column = "predicted_rtt_ms" if "rtt_ms" in frame.columns else "rtt_ms"
+    out[column] = np.round(rtt, 3) if len(frame) else []
     if out_path is None:
         return out.to_csv(index=False)
     try:
